@@ -1,0 +1,108 @@
+# The district portal: portald (FastCGI pool), portalctl (admin CLI),
+# their tests, the local stack and the benchmark. See README.md.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+PYTHON  ?= /usr/bin/python3
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/sanitize
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   ?= build/default
+SANFLAGS =
+endif
+
+CC      ?= gcc
+PKGS     = fcgi libpq jansson libjwt libsodium
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -fstack-protector-strong $(SANFLAGS) \
+           -I$(BUILD)/gen -Ifcgi $(shell pkg-config --cflags $(PKGS))
+LDFLAGS += $(SANFLAGS)
+LDLIBS   = $(shell pkg-config --libs $(PKGS))
+TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+SQL_FILES  = $(sort $(wildcard sql/*.sql))
+CTL_FILES  = $(sort $(wildcard sql/portalctl/*.sql))
+MIGRATIONS = $(sort $(wildcard migrations/*.sql))
+
+GEN = $(BUILD)/gen/sql_catalog.c $(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/migrations_catalog.c
+
+# the service without its main(): shared by portald and the unit tests
+CORE = arena strbuf utf8 log config scoreboard route problem request response db \
+       listen worker pool migrate health metrics_handler routes
+CORE_OBJS = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(CORE))) \
+            $(BUILD)/obj/sql_catalog.o $(BUILD)/obj/migrations_catalog.o $(BUILD)/obj/ctl_catalog.o
+
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all clean test unit-test integration-test run bench install format format-check
+
+all: $(BUILD)/portald $(BUILD)/portalctl $(BUILD)/bench-responder
+
+$(BUILD)/embed: fcgi/tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/sql_catalog.c: $(SQL_FILES) $(BUILD)/embed
+	@mkdir -p $(@D)
+	$(BUILD)/embed $@ $(BUILD)/gen/sql_catalog.h sql $(SQL_FILES)
+$(BUILD)/gen/ctl_catalog.c: $(CTL_FILES) $(BUILD)/embed
+	@mkdir -p $(@D)
+	$(BUILD)/embed $@ $(BUILD)/gen/ctl_catalog.h ctl $(CTL_FILES)
+$(BUILD)/gen/migrations_catalog.c: $(MIGRATIONS) $(BUILD)/embed
+	@mkdir -p $(@D)
+	$(BUILD)/embed $@ $(BUILD)/gen/migrations_catalog.h migrations $(MIGRATIONS)
+
+$(BUILD)/obj/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: fcgi/%.c $(wildcard fcgi/*.h) $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/portald: $(CORE_OBJS) $(BUILD)/obj/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/portalctl: $(BUILD)/obj/portalctl.o $(BUILD)/obj/migrate.o $(BUILD)/obj/ctl_catalog.o \
+                    $(BUILD)/obj/migrations_catalog.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench-responder: bench/responder.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(TEST_LDLIBS)
+
+unit-test: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+integration-test: all
+	PORTAL_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test: unit-test integration-test
+
+run: all
+	PORTAL_BUILD=$(BUILD) scripts/stack run
+
+bench: all
+	PORTAL_BUILD=$(BUILD) scripts/bench
+
+install: $(BUILD)/portald $(BUILD)/portalctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/portal/nginx
+	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(PREFIX)/bin/
+	cp -R nginx/. $(DESTDIR)$(PREFIX)/share/portal/nginx/
+	install -m 0644 openapi.json $(DESTDIR)$(PREFIX)/share/portal/openapi.json
+
+format:
+	clang-format -i fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c bench/*.c
+
+format-check:
+	clang-format --dry-run --Werror fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c bench/*.c
+
+clean:
+	rm -rf build

@@ -1,0 +1,54 @@
+/*
+ * config: portald's settings. Each setting has a flag (--name), an
+ * environment variable (PORTAL_NAME), an optional line in the --config file
+ * (name = value) and a documented default. Precedence, lowest first:
+ * default, file, environment, flag. Everything is validated here, before the
+ * first fork; SIGHUP loads a fresh config_t the same way and the pool swaps
+ * it in only if it is valid.
+ */
+#ifndef PORTAL_CONFIG_H
+#define PORTAL_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    char *config_file; /* "" when none */
+    char *listen;      /* "unix:/path" or "HOST:PORT" */
+    unsigned socket_mode;
+    unsigned backlog;
+    unsigned workers;
+    unsigned max_requests; /* 0: never recycle */
+    unsigned request_timeout_ms;
+    unsigned slow_request_ms;
+    unsigned shutdown_timeout_ms;
+    size_t max_body;
+    char *database_url;
+    unsigned db_connect_timeout_ms;
+} config_t;
+
+enum config_action {
+    CONFIG_RUN,
+    CONFIG_HELP,
+    CONFIG_VERSION,
+    CONFIG_CHECK,        /* --check-config: validate, print, exit */
+    CONFIG_PRINT_ROUTES, /* --print-routes: the router's table as JSON */
+};
+
+/* Fills *out (free it with config_free) from argv, the environment and the
+ * config file. Returns 0, or -1 with a one-line reason in err. */
+int config_load(config_t *out, int argc, char **argv, enum config_action *action, char *err,
+                size_t errlen);
+void config_free(config_t *config);
+
+void config_print_help(FILE *out);
+/* Writes the effective settings as name = value lines (the config file format). */
+void config_print(const config_t *config, FILE *out);
+
+/* Parsers shared with tests; each returns 0 or -1 on malformed or out-of-range input. */
+int config_parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out);
+int config_parse_duration_ms(const char *text, unsigned long min_ms, unsigned long max_ms,
+                             unsigned long *out);
+int config_parse_size(const char *text, unsigned long min, unsigned long max, unsigned long *out);
+
+#endif

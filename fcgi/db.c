@@ -1,0 +1,195 @@
+/* db: lazy connection, prepared statements, transactions. See db.h. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define DB_RETRY_MS 200
+
+struct db {
+    const config_t *config;
+    struct scoreboard_slot *slot;
+    PGconn *conn;
+    bool in_tx;
+    uint64_t last_failure_ns;
+    char statement_timeout[24];
+};
+
+db_t *db_create(const config_t *config, struct scoreboard_slot *slot)
+{
+    db_t *db = calloc(1, sizeof(*db));
+    if (db == NULL)
+        return NULL;
+    db->config = config;
+    db->slot = slot;
+    /* statements end before the pool would kill the worker */
+    unsigned timeout = config->request_timeout_ms > 1000 ? config->request_timeout_ms - 500
+                                                         : config->request_timeout_ms / 2;
+    snprintf(db->statement_timeout, sizeof(db->statement_timeout), "%u", timeout);
+    return db;
+}
+
+static void db_disconnect(db_t *db)
+{
+    if (db->conn != NULL)
+        PQfinish(db->conn);
+    db->conn = NULL;
+    db->in_tx = false;
+}
+
+void db_free(db_t *db)
+{
+    if (db == NULL)
+        return;
+    db_disconnect(db);
+    free(db);
+}
+
+static void db_note_failure(db_t *db, const char *what)
+{
+    logline_t line;
+    log_begin(&line, "error", "db_unavailable");
+    log_str(&line, "stage", what);
+    log_str(&line, "error", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+    log_end(&line);
+    db_disconnect(db);
+    db->last_failure_ns = scoreboard_now_ns();
+}
+
+static int db_prepare_all(db_t *db)
+{
+    for (int i = 0; i < SQL_COUNT; i++) {
+        PGresult *res = PQprepare(db->conn, sql_files[i].name, sql_files[i].text, 0, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok) {
+            logline_t line;
+            log_begin(&line, "error", "db_prepare_failed");
+            log_str(&line, "statement", sql_files[i].name);
+            log_str(&line, "error", PQresultErrorMessage(res));
+            log_end(&line);
+        }
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+int db_connect(db_t *db)
+{
+    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+        return 0;
+    db_disconnect(db);
+    uint64_t now = scoreboard_now_ns();
+    if (db->last_failure_ns != 0 && now - db->last_failure_ns < DB_RETRY_MS * 1000000ull)
+        return -1;
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%u", (db->config->db_connect_timeout_ms + 999) / 1000);
+    const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
+    const char *values[] = {db->config->database_url[0] ? db->config->database_url : NULL, timeout,
+                            "portald", NULL};
+    if (values[0] == NULL) { /* let libpq read PGDATABASE and friends */
+        keys[0] = "connect_timeout";
+        values[0] = timeout;
+        keys[1] = "fallback_application_name";
+        values[1] = "portald";
+        keys[2] = NULL;
+    }
+    db->conn = PQconnectdbParams(keys, values, 1);
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+        db_note_failure(db, "connect");
+        return -1;
+    }
+    if (db->slot != NULL)
+        __atomic_fetch_add(&db->slot->db_reconnects, 1, __ATOMIC_RELAXED);
+    if (db_prepare_all(db) != 0) {
+        db_note_failure(db, "prepare");
+        return -1;
+    }
+    db->last_failure_ns = 0;
+    return 0;
+}
+
+static void result_release(void *res)
+{
+    PQclear(res);
+}
+
+PGresult *db_query(db_t *db, arena_t *arena, int statement, int nparams, const char *const *values)
+{
+    if (statement < 0 || statement >= SQL_COUNT || db_connect(db) != 0)
+        return NULL;
+    PGresult *res =
+        PQexecPrepared(db->conn, sql_files[statement].name, nparams, values, NULL, NULL, 0);
+    if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+        PQclear(res);
+        db_note_failure(db, sql_files[statement].name);
+        return NULL;
+    }
+    if (arena_defer(arena, result_release, res) != 0)
+        return NULL;
+    if (!db_ok(res)) {
+        logline_t line;
+        log_begin(&line, "warn", "db_statement_failed");
+        log_str(&line, "statement", sql_files[statement].name);
+        log_str(&line, "sqlstate", db_sqlstate(res));
+        log_str(&line, "error", PQresultErrorMessage(res));
+        log_end(&line);
+    }
+    return res;
+}
+
+bool db_ok(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+const char *db_sqlstate(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state ? state : "";
+}
+
+int db_begin(db_t *db, arena_t *arena, const char *request_id)
+{
+    PGresult *res = db_query(db, arena, SQL_TX_BEGIN, 0, NULL);
+    if (res == NULL || !db_ok(res))
+        return -1;
+    db->in_tx = true;
+    const char *values[] = {request_id ? request_id : "", db->statement_timeout};
+    res = db_query(db, arena, SQL_TX_SETTINGS, 2, values);
+    if (res == NULL || !db_ok(res)) {
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+int db_commit(db_t *db, arena_t *arena)
+{
+    PGresult *res = db_query(db, arena, SQL_TX_COMMIT, 0, NULL);
+    db->in_tx = false;
+    return res != NULL && db_ok(res) ? 0 : -1;
+}
+
+void db_rollback(db_t *db)
+{
+    if (!db->in_tx || db->conn == NULL)
+        return;
+    db->in_tx = false;
+    PGresult *res =
+        PQexecPrepared(db->conn, sql_files[SQL_TX_ROLLBACK].name, 0, NULL, NULL, NULL, 0);
+    bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok)
+        db_note_failure(db, "rollback"); /* a connection we cannot reset is dropped */
+}
+
+bool db_in_transaction(const db_t *db)
+{
+    return db->in_tx;
+}

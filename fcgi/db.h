@@ -1,0 +1,47 @@
+/*
+ * db: a worker's single PostgreSQL connection. It is made lazily on the
+ * first request that needs it, every statement in sql/ is prepared once on
+ * it, and it is dropped as soon as it breaks, so the next request after
+ * PostgreSQL comes back reconnects with no restart of the pool. While the
+ * database is unreachable, attempts are spaced (db_retry_ms) so a burst of
+ * requests fails fast with 503 instead of queueing on connect timeouts.
+ *
+ * Statements are named by the sql_catalog.h enum (SQL_<FILE NAME>); there
+ * is no other way to run SQL from C.
+ */
+#ifndef PORTAL_DB_H
+#define PORTAL_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "arena.h"
+#include "config.h"
+#include "scoreboard.h"
+#include "sql_catalog.h"
+
+typedef struct db db_t;
+
+/* Does not connect. Free with db_free, which closes the connection. */
+db_t *db_create(const config_t *config, struct scoreboard_slot *slot);
+void db_free(db_t *db);
+
+/* 0 when a working connection is ready, -1 when the database is unreachable. */
+int db_connect(db_t *db);
+
+/* Runs one named statement. Returns the result (owned by the arena) when the
+ * server answered, even with an error: check db_ok(). Returns NULL when the
+ * connection is gone (the caller answers 503). */
+PGresult *db_query(db_t *db, arena_t *arena, int statement, int nparams, const char *const *values);
+bool db_ok(const PGresult *res);
+/* The SQLSTATE of a failed result, or "" */
+const char *db_sqlstate(const PGresult *res);
+
+/* A request's transaction: BEGIN and the per-transaction settings. */
+int db_begin(db_t *db, arena_t *arena, const char *request_id);
+int db_commit(db_t *db, arena_t *arena);
+/* Rolls back if a transaction is open; safe to call at any time. */
+void db_rollback(db_t *db);
+bool db_in_transaction(const db_t *db);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * handlers: every route handler, grouped one file per resource
+ * (health.c, metrics_handler.c, ...), and the route table in routes.c.
+ */
+#ifndef PORTAL_HANDLERS_H
+#define PORTAL_HANDLERS_H
+
+#include <stddef.h>
+
+#include "request.h"
+#include "route.h"
+
+void health_live(request_t *req);
+void health_ready(request_t *req);
+void metrics_show(request_t *req);
+
+extern const struct route_def routes_table[];
+extern const size_t routes_count;
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * portalctl: the administrator's command line. Runs as the database owner
+ * (PORTAL_OWNER_DATABASE_URL or --database-url), never as the application
+ * role.
+ *
+ *   portalctl migrate            apply pending migrations
+ *   portalctl migrate --status   list applied and pending migrations
+ */
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: portalctl [--database-url URL] COMMAND\n\n"
+                 "commands:\n"
+                 "  migrate            apply pending migrations, each in its own transaction\n"
+                 "  migrate --status   list applied and pending migrations\n\n"
+                 "The database URL (a libpq connection string) defaults to\n"
+                 "PORTAL_OWNER_DATABASE_URL, then to libpq's PG* environment. It must name\n"
+                 "the owner role, not the application role.\n");
+}
+
+/* "already exists, skipping" and the like are not news to an operator. */
+static void drop_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static PGconn *connect_owner(const char *url)
+{
+    const char *keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *values[] = {url, "portalctl", NULL};
+    if (url == NULL || url[0] == '\0') {
+        keys[0] = "fallback_application_name";
+        values[0] = "portalctl";
+        keys[1] = NULL;
+    }
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "portalctl: cannot connect: %s",
+                conn ? PQerrorMessage(conn) : "no memory\n");
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, drop_notice, NULL);
+    return conn;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = getenv("PORTAL_OWNER_DATABASE_URL");
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--database-url") == 0 && i + 1 < argc) {
+            url = argv[++i];
+            continue;
+        }
+        fprintf(stderr, "portalctl: unknown option %s (see --help)\n", argv[i]);
+        return 2;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "portalctl: libsodium cannot initialise\n");
+        return 1;
+    }
+    const char *command = argv[i];
+    char err[1024] = "";
+    int rc;
+    if (strcmp(command, "migrate") == 0) {
+        int status_only = i + 1 < argc && strcmp(argv[i + 1], "--status") == 0;
+        if (i + 1 + status_only != argc) {
+            fprintf(stderr, "portalctl: migrate takes only --status\n");
+            return 2;
+        }
+        PGconn *conn = connect_owner(url);
+        if (conn == NULL)
+            return 1;
+        rc = status_only ? migrate_status(conn, stdout, err, sizeof(err))
+                         : migrate_apply(conn, stdout, err, sizeof(err));
+        PQfinish(conn);
+    } else {
+        fprintf(stderr, "portalctl: unknown command %s (see --help)\n", command);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "portalctl: %s\n", err);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * request: reading what the client sent. The body rules are strict and
+ * checked in a fixed order, cheapest first, so a hostile body costs little:
+ * media type, declared length against the limit, the bytes actually read,
+ * UTF-8, then JSON (duplicate keys refused, since two readers of one
+ * object could otherwise disagree on its meaning).
+ */
+#include "request.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "response.h"
+#include "utf8.h"
+
+const char *request_param(const request_t *req, const char *name)
+{
+    if (req->fcgi == NULL)
+        return NULL;
+    return FCGX_GetParam(name, req->fcgi->envp);
+}
+
+/* The path without its query string, for direct FastCGI clients that send
+ * only REQUEST_URI. */
+static const char *path_from_uri(arena_t *arena, const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    return q ? arena_strndup(arena, uri, (size_t)(q - uri)) : uri;
+}
+
+void request_init(request_t *req, arena_t *arena, FCGX_Request *fcgi, struct worker_ctx *worker)
+{
+    memset(req, 0, sizeof(*req));
+    req->arena = arena;
+    req->fcgi = fcgi;
+    req->worker = worker;
+    req->method = request_param(req, "REQUEST_METHOD");
+    if (req->method == NULL)
+        req->method = "GET";
+    req->path = request_param(req, "DOCUMENT_URI");
+    if (req->path == NULL) {
+        const char *uri = request_param(req, "REQUEST_URI");
+        req->path = uri ? path_from_uri(arena, uri) : NULL;
+    }
+    if (req->path == NULL || req->path[0] != '/')
+        req->path = "/";
+    req->query = request_param(req, "QUERY_STRING");
+    req->remote_addr = request_param(req, "REMOTE_ADDR");
+    req->request_id = request_param(req, "REQUEST_ID");
+}
+
+bool request_is_json_type(const char *content_type)
+{
+    if (content_type == NULL)
+        return false;
+    static const char json[] = "application/json";
+    size_t n = sizeof(json) - 1;
+    if (strncasecmp(content_type, json, n) != 0)
+        return false;
+    const char *rest = content_type + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (*rest == '\0')
+        return true;
+    if (*rest != ';')
+        return false;
+    rest++;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    /* the only parameter JSON admits is charset, and only UTF-8 */
+    return strcasecmp(rest, "charset=utf-8") == 0 || strcasecmp(rest, "charset=\"utf-8\"") == 0;
+}
+
+int request_parse_length(const char *text, size_t *out)
+{
+    if (text == NULL || text[0] == '\0') {
+        *out = 0;
+        return 0;
+    }
+    for (const char *p = text; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    if (strlen(text) > 15)
+        return -1;
+    *out = (size_t)strtoull(text, NULL, 10);
+    return 0;
+}
+
+enum problem_id request_parse_json(const char *data, size_t len, json_t **out, json_t **where,
+                                   char *detail, size_t detail_len)
+{
+    *out = NULL;
+    *where = NULL;
+    size_t bad = 0;
+    if (!utf8_validate(data, len, &bad)) {
+        snprintf(detail, detail_len, "invalid UTF-8 at byte %zu", bad);
+        *where = json_pack("{s:I}", "position", (json_int_t)bad);
+        return PROBLEM_INVALID_UTF8;
+    }
+    json_error_t error;
+    json_t *value = json_loadb(data, len, JSON_REJECT_DUPLICATES, &error);
+    if (value == NULL) {
+        snprintf(detail, detail_len, "%s at line %d, column %d", error.text, error.line,
+                 error.column);
+        *where = json_pack("{s:i,s:i,s:i}", "line", error.line, "column", error.column, "position",
+                           error.position);
+        return PROBLEM_MALFORMED_JSON;
+    }
+    *out = value;
+    return REQUEST_PARSE_OK;
+}
+
+static void json_release(void *value)
+{
+    json_decref(value);
+}
+
+int request_read_json(request_t *req)
+{
+    const config_t *config = req->worker->config;
+    if (!request_is_json_type(request_param(req, "CONTENT_TYPE"))) {
+        response_problem(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                         "send the body as application/json (UTF-8)", NULL);
+        return -1;
+    }
+    size_t length;
+    if (request_parse_length(request_param(req, "CONTENT_LENGTH"), &length) != 0) {
+        response_problem(req, PROBLEM_BAD_REQUEST, "Content-Length is not a number", NULL);
+        return -1;
+    }
+    if (length > config->max_body) {
+        json_t *ext = json_pack("{s:I}", "max_bytes", (json_int_t)config->max_body);
+        response_problem(req, PROBLEM_BODY_TOO_LARGE, "the body is larger than the limit", ext);
+        return -1;
+    }
+    if (length == 0) {
+        response_problem(req, PROBLEM_BODY_REQUIRED, "this request needs a JSON body", NULL);
+        return -1;
+    }
+    char *data = arena_alloc(req->arena, length);
+    if (data == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return -1;
+    }
+    int got = FCGX_GetStr(data, (int)length, req->fcgi->in);
+    if (got < 0 || (size_t)got != length) {
+        response_problem(req, PROBLEM_BODY_INCOMPLETE, "the body ended before Content-Length",
+                         NULL);
+        return -1;
+    }
+    char detail[256];
+    json_t *where = NULL;
+    json_t *value = NULL;
+    enum problem_id problem =
+        request_parse_json(data, length, &value, &where, detail, sizeof(detail));
+    if (problem != REQUEST_PARSE_OK) {
+        response_problem(req, problem, detail, where);
+        return -1;
+    }
+    if (arena_defer(req->arena, json_release, value) != 0) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return -1;
+    }
+    req->body = value;
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * request: one HTTP request as the pool sees it. A request_t lives on the
+ * worker's stack for one iteration of its accept loop; everything it points
+ * to is in the request's arena or in the FastCGI parameters, and is gone
+ * after FCGX_Finish_r. The worker_ctx it refers to is the worker's own
+ * (its database connection, router and scoreboard slot), never another
+ * request's data.
+ */
+#ifndef PORTAL_REQUEST_H
+#define PORTAL_REQUEST_H
+
+#include <fcgiapp.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "problem.h"
+#include "route.h"
+
+struct db;
+struct scoreboard;
+
+struct worker_ctx {
+    const config_t *config;
+    const router_t *router;
+    struct db *db;
+    struct scoreboard *board;
+    int slot;
+};
+
+typedef struct request {
+    arena_t *arena;
+    FCGX_Request *fcgi; /* NULL in unit tests */
+    struct worker_ctx *worker;
+    const char *method;
+    const char *path; /* decoded, normalised by nginx ($uri) */
+    const char *query;
+    const char *request_id;
+    const char *remote_addr;
+    route_match_t match;
+    json_t *body;             /* the parsed body of a ROUTE_BODY_JSON route; arena-owned */
+    int status;               /* 0 until a response is written */
+    const char *problem_slug; /* for the log line */
+    const char *log_detail;   /* internal detail for the log line, never sent */
+    uint64_t started_ns;
+} request_t;
+
+/* Fills the request's fields from its FastCGI parameters. */
+void request_init(request_t *req, arena_t *arena, FCGX_Request *fcgi, struct worker_ctx *worker);
+
+/* A FastCGI parameter, or NULL. */
+const char *request_param(const request_t *req, const char *name);
+
+/* Reads and validates a JSON body into req->body; on any failure writes the
+ * problem response and returns -1. */
+int request_read_json(request_t *req);
+
+/* Pure helpers, exposed for the unit tests. */
+bool request_is_json_type(const char *content_type);
+/* Parses a Content-Length; -1 when malformed. */
+int request_parse_length(const char *text, size_t *out);
+/* Parses body text; on failure returns the problem and fills detail and,
+ * for malformed JSON, *where (an object with line, column, position). */
+enum problem_id request_parse_json(const char *data, size_t len, json_t **out, json_t **where,
+                                   char *detail, size_t detail_len);
+#define REQUEST_PARSE_OK PROBLEM_COUNT
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * route: maps a method and a path to a handler. Patterns are literal
+ * segments and typed parameters, e.g. "/api/cases/{id:int}/events";
+ * types are int (a positive 64-bit integer, canonical digits only) and
+ * slug (1-64 of [a-z0-9-]). Patterns are checked once at start-up, so a
+ * bad table stops portald before it forks. HEAD is served by GET routes.
+ */
+#ifndef PORTAL_ROUTE_H
+#define PORTAL_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROUTE_MAX_SEGMENTS 12
+#define ROUTE_MAX_PARAMS 4
+#define ROUTE_ALLOW_MAX 64
+
+struct request;
+typedef void (*route_handler_fn)(struct request *req);
+
+enum route_body {
+    ROUTE_BODY_NONE, /* a body is ignored */
+    ROUTE_BODY_JSON, /* application/json, validated before the handler runs */
+};
+
+struct route_def {
+    const char *method;
+    const char *pattern;
+    route_handler_fn handler;
+    enum route_body body;
+    const char *summary; /* for the route listing and the OpenAPI check */
+};
+
+enum route_param_type { ROUTE_PARAM_INT, ROUTE_PARAM_SLUG };
+
+struct route_param {
+    const char *name; /* points into the router */
+    enum route_param_type type;
+    int64_t int_value;
+    const char *text; /* points into the path buffer given to route_match */
+    size_t text_len;
+};
+
+typedef struct {
+    const struct route_def *def;
+    size_t param_count;
+    struct route_param params[ROUTE_MAX_PARAMS];
+    char allow[ROUTE_ALLOW_MAX]; /* for 405: "GET, HEAD, POST" */
+} route_match_t;
+
+enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };
+
+typedef struct router router_t;
+
+/* Compiles a table; returns NULL with a reason in err. Free with router_free. */
+router_t *router_create(const struct route_def *defs, size_t count, char *err, size_t errlen);
+void router_free(router_t *router);
+
+enum route_result router_match(const router_t *router, const char *method, const char *path,
+                               route_match_t *out);
+
+/* Returns the int parameter called name, or -1 when there is none. */
+int64_t route_param_int(const route_match_t *match, const char *name);
+
+#endif

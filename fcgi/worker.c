@@ -1,0 +1,202 @@
+/*
+ * worker: the accept loop.
+ *
+ * SIGTERM stays blocked except inside epoll_pwait(), which unblocks it
+ * atomically while the worker waits for a connection. So a stop request
+ * either interrupts the wait or waits for the request in hand to finish;
+ * it can never interrupt a read or write half-way through a response, and
+ * there is no window in which it is lost. The listening socket is
+ * non-blocking and registered with EPOLLEXCLUSIVE: one idle worker wakes
+ * per connection, and a worker that loses the race to accept() just waits
+ * again.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "db.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+
+static volatile sig_atomic_t worker_stop_requested;
+
+static void worker_on_sigterm(int signo)
+{
+    (void)signo;
+    worker_stop_requested = 1;
+}
+
+static void worker_setup_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL); /* the master turns Ctrl-C into SIGTERM */
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL); /* a client gone mid-response is EPIPE, not death */
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = worker_on_sigterm;
+    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: epoll_pwait returns EINTR */
+
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGTERM);
+    sigprocmask(SIG_SETMASK, &blocked, NULL);
+    sigemptyset(wait_mask);
+}
+
+static void worker_log_request(const request_t *req, int slot, uint64_t duration_ns,
+                               unsigned slow_ms)
+{
+    double ms = (double)duration_ns / 1e6;
+    bool slow = ms > (double)slow_ms;
+    logline_t line;
+    log_begin(&line, slow ? "warn" : "info", "request");
+    log_str(&line, "request_id", req->request_id);
+    log_str(&line, "method", req->method);
+    log_str(&line, "path", req->path);
+    log_str(&line, "route", req->match.def ? req->match.def->pattern : NULL);
+    log_int(&line, "status", req->status);
+    log_ms(&line, "duration_ms", ms);
+    log_int(&line, "worker", slot);
+    if (slow)
+        log_str(&line, "slow", "true");
+    if (req->problem_slug != NULL)
+        log_str(&line, "problem", req->problem_slug);
+    if (req->log_detail != NULL)
+        log_str(&line, "detail", req->log_detail);
+    log_end(&line);
+}
+
+void worker_dispatch(request_t *req)
+{
+    enum route_result found =
+        router_match(req->worker->router, req->method, req->path, &req->match);
+    if (found == ROUTE_NOT_FOUND) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    if (found == ROUTE_METHOD_NOT_ALLOWED) {
+        response_problem(req, PROBLEM_METHOD_NOT_ALLOWED, NULL, NULL);
+        return;
+    }
+    if (req->worker->board != NULL)
+        scoreboard_request_start(&req->worker->board->slots[req->worker->slot],
+                                 req->match.def->pattern, req->started_ns);
+    if (req->match.def->body == ROUTE_BODY_JSON && request_read_json(req) != 0)
+        return;
+    req->match.def->handler(req);
+    if (req->status == 0) {
+        req->log_detail = "handler wrote no response";
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+    }
+}
+
+/* Makes a request id when nginx sent none (direct FastCGI clients). */
+static const char *worker_request_id(arena_t *arena)
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    char *hex = arena_alloc(arena, sizeof(raw) * 2 + 1);
+    if (hex != NULL)
+        sodium_bin2hex(hex, sizeof(raw) * 2 + 1, raw, sizeof(raw));
+    return hex;
+}
+
+static void worker_serve(FCGX_Request *fcgi, arena_t *arena, struct worker_ctx *ctx)
+{
+    request_t req;
+    uint64_t started = scoreboard_now_ns();
+    request_init(&req, arena, fcgi, ctx);
+    req.started_ns = started;
+    if (req.request_id == NULL || req.request_id[0] == '\0')
+        req.request_id = worker_request_id(arena);
+    struct scoreboard_slot *slot = &ctx->board->slots[ctx->slot];
+    scoreboard_request_start(slot, "", started);
+    worker_dispatch(&req);
+    if (db_in_transaction(ctx->db))
+        db_rollback(ctx->db); /* a request that did not commit leaves nothing behind */
+    uint64_t duration = scoreboard_now_ns() - started;
+    scoreboard_request_end(slot, req.status, duration);
+    worker_log_request(&req, ctx->slot, duration, ctx->config->slow_request_ms);
+}
+
+void worker_run(const config_t *config, int listen_fd, struct scoreboard *board, int slot,
+                const router_t *router, pid_t master)
+{
+    sigset_t wait_mask;
+    worker_setup_signals(&wait_mask);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master)
+        _exit(0);
+
+    struct scoreboard_slot *me = &board->slots[slot];
+    arena_t *arena = arena_create(64 * 1024);
+    db_t *db = db_create(config, me);
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event interest = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (arena == NULL || db == NULL || epfd < 0 ||
+        epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &interest) != 0 || FCGX_Init() != 0) {
+        log_msg("error", "worker_init_failed", "cannot set up worker: %s", strerror(errno));
+        _exit(1);
+    }
+    FCGX_Request fcgi;
+    if (FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_msg("error", "worker_init_failed", "FCGX_InitRequest failed");
+        _exit(1);
+    }
+    struct worker_ctx ctx = {
+        .config = config, .router = router, .db = db, .board = board, .slot = slot};
+    __atomic_store_n(&me->state, SLOT_IDLE, __ATOMIC_RELEASE);
+
+    unsigned served = 0;
+    unsigned accept_errors = 0;
+    while (!worker_stop_requested) {
+        struct epoll_event ev;
+        int n = epoll_pwait(epfd, &ev, 1, 1000, &wait_mask);
+        if (n < 0 && errno != EINTR) {
+            log_msg("error", "worker_wait_failed", "epoll_pwait: %s", strerror(errno));
+            break;
+        }
+        if (n <= 0) {
+            if (getppid() != master)
+                break;
+            continue;
+        }
+        if (FCGX_Accept_r(&fcgi) < 0) {
+            /* EAGAIN: another worker took this connection */
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                ++accept_errors > 100) {
+                log_msg("error", "worker_accept_failed", "accept keeps failing: %s",
+                        strerror(errno));
+                break;
+            }
+            continue;
+        }
+        accept_errors = 0;
+        worker_serve(&fcgi, arena, &ctx);
+        FCGX_Finish_r(&fcgi);
+        arena_reset(arena);
+        served++;
+        if (config->max_requests != 0 && served >= config->max_requests) {
+            __atomic_store_n(&me->exit_recycled, 1, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    FCGX_Free(&fcgi, 0);
+    db_free(db);
+    arena_free(arena);
+    close(epfd);
+    _exit(0);
+}

@@ -1,0 +1,2 @@
+-- Opens a migration's transaction.
+BEGIN

@@ -1,0 +1,2 @@
+-- Keeps a migration's work.
+COMMIT

@@ -1,0 +1,2 @@
+-- One migration runner at a time, across hosts.
+SELECT pg_advisory_lock(hashtext('portal.migrations'))

@@ -1,0 +1,2 @@
+-- Releases migrations_lock.
+SELECT pg_advisory_unlock(hashtext('portal.migrations'))

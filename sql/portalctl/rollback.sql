@@ -1,0 +1,2 @@
+-- Undoes a failed migration.
+ROLLBACK

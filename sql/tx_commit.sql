@@ -1,0 +1,2 @@
+-- Ends a request's transaction, keeping its work.
+COMMIT

@@ -1,0 +1,2 @@
+-- Ends a request's transaction, undoing its work (any failed request).
+ROLLBACK
