@@ -86,7 +86,9 @@ integration-test: all
 
 test: unit-test integration-test
 
-run: all
+run:
+	scripts/install-deps
+	$(MAKE) all
 	PORTAL_BUILD=$(BUILD) scripts/stack run
 
 bench: all

@@ -1,0 +1,366 @@
+#!/usr/bin/python3
+"""The local portal stack: a private PostgreSQL cluster, the pool and nginx.
+
+Used three ways:
+  scripts/stack run            `make run`: start everything on 127.0.0.1:8080,
+                               keep the data under the data folder, stop on
+                               Ctrl-C or SIGTERM.
+  import stack; Stack(...)     the integration tests and the benchmark: a fresh
+                               stack on free loopback ports in a temp folder.
+
+Every process it starts is its own child, stopped by pid; nothing is left
+running. PostgreSQL runs as the unprivileged `postgres` user when started as
+root (initdb refuses root) and listens only on a unix socket in its folder.
+"""
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def build_dir():
+    return os.path.join(ROOT, os.environ.get("PORTAL_BUILD", "build/default"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Stack:
+    def __init__(self, base, http_port=8080, workers=4, durable=True, portald_args=(),
+                 quiet=True):
+        self.base = os.path.abspath(base)
+        self.http_port = http_port
+        self.workers = workers
+        self.durable = durable
+        self.portald_args = list(portald_args)
+        self.quiet = quiet
+        self.pg_dir = os.path.join(self.base, "pg")
+        self.pg_data = os.path.join(self.pg_dir, "data")
+        self.pg_sock = os.path.join(self.pg_dir, "sock")
+        self.run_dir = os.path.join(self.base, "run")
+        self.log_dir = os.path.join(self.base, "log")
+        self.pool_socket = os.path.join(self.run_dir, "portald.sock")
+        self.pool_log = os.path.join(self.log_dir, "portald.log")
+        self.pool = None
+        self.nginx = None
+        self.as_root = os.geteuid() == 0
+
+    # ---- helpers -------------------------------------------------------
+    def say(self, msg):
+        if not self.quiet:
+            print(msg, flush=True)
+
+    def _pg_cmd(self, cmd):
+        return ["runuser", "-u", "postgres", "--"] + cmd if self.as_root else cmd
+
+    def _owner_to_pg(self, path):
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def dsn(self, user, db="portal"):
+        return f"host={self.pg_sock} dbname={db} user={user}"
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def psql(self, *args, user="postgres", db="portal", input_text=None):
+        cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.pg_sock, "-U", user,
+               "-d", db] + list(args)
+        res = subprocess.run(cmd, input=input_text, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError(f"psql {' '.join(args)} failed: {res.stderr.strip()}")
+        return res.stdout
+
+    # ---- PostgreSQL ----------------------------------------------------
+    def init_postgres(self):
+        if os.path.exists(os.path.join(self.pg_data, "PG_VERSION")):
+            return
+        for d in (self.pg_dir, self.pg_data, self.pg_sock):
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o700)
+            self._owner_to_pg(d)
+        self.say(f"creating a PostgreSQL cluster in {self.pg_data}")
+        subprocess.run(self._pg_cmd([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres",
+                                     "--auth-local=trust", "--auth-host=reject",
+                                     "--encoding=UTF8", "--locale=C.UTF-8"]),
+                       check=True, capture_output=True)
+
+    def start_postgres(self):
+        opts = (f"-c listen_addresses='' -k {self.pg_sock} -c unix_socket_permissions=0700 "
+                f"-c max_connections=200 -c timezone=UTC")
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        log = os.path.join(self.pg_dir, "postgresql.log")
+        res = subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-l", log,
+                                           "-w", "-t", "60", "-o", opts, "start"]),
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError(f"PostgreSQL did not start: {res.stdout}{res.stderr} (see {log})")
+
+    def stop_postgres(self):
+        if not os.path.exists(os.path.join(self.pg_data, "postmaster.pid")):
+            return
+        subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-m", "fast", "-w",
+                                     "-t", "60", "stop"]), capture_output=True)
+
+    def bootstrap(self):
+        with open(os.path.join(ROOT, "scripts", "bootstrap.sql")) as f:
+            self.psql(db="postgres", input_text=f.read())
+
+    def migrate(self):
+        res = subprocess.run([os.path.join(build_dir(), "portalctl"), "--database-url",
+                              self.dsn("portal_owner"), "migrate"],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError(f"migrate failed: {res.stderr.strip()}")
+        self.say(res.stdout.strip())
+
+    def load_demo(self):
+        for name in sorted(os.listdir(os.path.join(ROOT, "demo"))):
+            if name.endswith(".sql"):
+                self.psql("-f", os.path.join(ROOT, "demo", name), user="portal_owner")
+
+    # ---- the pool ------------------------------------------------------
+    def start_pool(self, extra_args=()):
+        os.makedirs(self.run_dir, exist_ok=True)
+        os.chmod(self.run_dir, 0o755)
+        os.makedirs(self.log_dir, exist_ok=True)
+        cmd = [os.path.join(build_dir(), "portald"),
+               "--listen", f"unix:{self.pool_socket}", "--socket-mode", "0666",
+               "--database-url", self.dsn("portal_app"),
+               "--workers", str(self.workers)] + self.portald_args + list(extra_args)
+        log = open(self.pool_log, "ab")
+        self.pool = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.time() + 10
+        while not os.path.exists(self.pool_socket):
+            if self.pool.poll() is not None or time.time() > deadline:
+                raise StackError(f"portald did not start (see {self.pool_log})")
+            time.sleep(0.02)
+
+    def stop_pool(self, timeout=30):
+        if self.pool is None:
+            return None
+        if self.pool.poll() is None:
+            self.pool.send_signal(signal.SIGTERM)
+            try:
+                self.pool.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pool.pid, signal.SIGKILL)
+                self.pool.wait()
+        rc = self.pool.returncode
+        self.pool = None
+        return rc
+
+    # ---- nginx ---------------------------------------------------------
+    def render_nginx(self, extra=""):
+        conf_dir = os.path.join(ROOT, "nginx")
+        www = os.path.join(self.run_dir, "www")
+        # a copy, so nginx's unprivileged workers can read it wherever the repo lives
+        shutil.copytree(os.path.join(conf_dir, "www"), www, dirs_exist_ok=True)
+        for sub in ("body", "fastcgi", "proxy", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(self.run_dir, "tmp", sub), exist_ok=True)
+        snippets = os.path.join(self.run_dir, "conf")
+        os.makedirs(snippets, exist_ok=True)
+        max_body, timeout = self._pool_limits()
+        values = {
+            "@POOL@": f"unix:{self.pool_socket}",
+            "@LISTEN@": f"127.0.0.1:{self.http_port}",
+            "@WWW@": www,
+            "@CONF@": snippets,
+            "@MAX_BODY@": max_body,
+            "@TIMEOUT@": timeout,
+            "@RUN@": self.run_dir,
+            "@USER@": "user www-data;" if self.as_root else "",
+            "@NGINX_WORKERS@": os.environ.get("PORTAL_NGINX_WORKERS", "1"),
+            "@ACCESS_LOG@": f"{self.log_dir}/nginx-access.log portal buffer=64k flush=1s",
+            "@EXTRA@": extra,
+        }
+
+        def fill(src, dst):
+            with open(src) as f:
+                text = f.read()
+            for k, v in values.items():
+                text = text.replace(k, v)
+            with open(dst, "w") as f:
+                f.write(text)
+
+        for name in ("security_headers.conf", "fastcgi_portal.conf"):
+            fill(os.path.join(conf_dir, name), os.path.join(snippets, name))
+        fill(os.path.join(conf_dir, "portal.conf"), os.path.join(self.run_dir, "portal.conf"))
+        fill(os.path.join(conf_dir, "nginx.conf.in"), os.path.join(self.run_dir, "nginx.conf"))
+        for d in (self.base, self.run_dir):
+            os.chmod(d, 0o755)
+
+    def _pool_limits(self):
+        """nginx's body limit and read timeout follow portald's effective settings."""
+        res = subprocess.run([os.path.join(build_dir(), "portald"), "--check-config"]
+                             + self.portald_args, capture_output=True, text=True, check=True)
+        settings = dict(line.split(" = ", 1) for line in res.stdout.splitlines() if " = " in line)
+        max_body = settings["max-body"]
+        timeout_ms = int(settings["request-timeout"].rstrip("ms"))
+        return max_body, f"{timeout_ms // 1000 + 1}s"
+
+    def start_nginx(self, extra=""):
+        self.render_nginx(extra)
+        conf = os.path.join(self.run_dir, "nginx.conf")
+        check = subprocess.run(["nginx", "-t", "-q", "-p", self.run_dir, "-c", conf,
+                                "-e", os.path.join(self.run_dir, "nginx-error.log")],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise StackError(f"nginx configuration rejected: {check.stderr.strip()}")
+        self.nginx = subprocess.Popen(["nginx", "-p", self.run_dir, "-c", conf, "-e",
+                                       os.path.join(self.run_dir, "nginx-error.log")],
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.2):
+                    return
+            except OSError:
+                if self.nginx.poll() is not None or time.time() > deadline:
+                    raise StackError("nginx did not start (see nginx-error.log in "
+                                     f"{self.run_dir})")
+                time.sleep(0.05)
+
+    def stop_nginx(self):
+        if self.nginx is None:
+            return
+        if self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+        self.nginx = None
+
+    # ---- the whole stack -----------------------------------------------
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except urllib.error.HTTPError as e:
+                last = e.code
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        raise StackError(f"/readyz never answered 200 (last: {last})")
+
+    def start(self, demo=True):
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        os.makedirs(self.log_dir, exist_ok=True)
+        try:
+            self.init_postgres()
+            self.start_postgres()
+            self.bootstrap()
+            self.migrate()
+            if demo:
+                self.load_demo()
+            self.start_pool()
+            self.start_nginx()
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        self.stop_nginx()
+        self.stop_pool()
+        self.stop_postgres()
+
+
+def default_data_dir():
+    """./var in the repository, unless the postgres user cannot reach it there."""
+    wanted = os.environ.get("PORTAL_DATA")
+    if wanted:
+        return os.path.abspath(wanted)
+    local = os.path.join(ROOT, "var")
+    if os.geteuid() != 0:
+        return local
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", ROOT])
+    if probe.returncode == 0:
+        return local
+    digest = hashlib.sha256(ROOT.encode()).hexdigest()[:12]
+    return os.path.join("/var/tmp", f"portal-{digest}")
+
+
+def run():
+    port = int(os.environ.get("PORTAL_HTTP_PORT", "8080"))
+    base = default_data_dir()
+    stack = Stack(base, http_port=port, workers=int(os.environ.get("PORTAL_WORKERS", "4")),
+                  quiet=False)
+    stopping = []
+
+    def on_signal(signo, frame):
+        stopping.append(signo)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        stack.start(demo=True)
+    except StackError as e:
+        print(f"stack: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        stack.stop()
+        return 0
+    print(f"""
+The district portal is running.
+  open:        {stack.url}/
+  health:      {stack.url}/healthz   {stack.url}/readyz
+  metrics:     {stack.url}/metrics   (loopback only)
+  data folder: {base}  (kept between runs)
+  logs:        {stack.pool_log}
+               {stack.log_dir}/nginx-access.log
+  database:    psql "{stack.dsn('portal_owner')}"
+Stop with Ctrl-C (or SIGTERM).""", flush=True)
+    try:
+        while True:
+            if stack.pool.poll() is not None:
+                print("stack: portald exited; stopping", file=sys.stderr)
+                break
+            if stack.nginx.poll() is not None:
+                print("stack: nginx exited; stopping", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    print("stopping...", flush=True)
+    stack.stop()
+    print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "run":
+        sys.exit(run())
+    print("usage: scripts/stack run", file=sys.stderr)
+    sys.exit(2)
