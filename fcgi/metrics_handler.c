@@ -29,5 +29,5 @@ void metrics_show(request_t *req)
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
-    response_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text.data, text.len, NULL);
+    response_send(req, 200, "text/plain; charset=utf-8; version=0.0.4", text.data, text.len, NULL);
 }

@@ -147,8 +147,10 @@ class Stack:
         os.makedirs(self.log_dir, exist_ok=True)
         cmd = [os.path.join(build_dir(), "portald"),
                "--listen", f"unix:{self.pool_socket}", "--socket-mode", "0666",
-               "--database-url", self.dsn("portal_app"),
-               "--workers", str(self.workers)] + self.portald_args + list(extra_args)
+               "--database-url", self.dsn("portal_app")]
+        if self.workers:  # 0: leave it to --config or the environment
+            cmd += ["--workers", str(self.workers)]
+        cmd += self.portald_args + list(extra_args)
         log = open(self.pool_log, "ab")
         self.pool = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                      start_new_session=True)

@@ -1,0 +1,153 @@
+"""Requests and responses through nginx and the pool."""
+import gzip
+import http.client
+import json
+import os
+import subprocess
+
+import requests
+
+from conftest import ROOT, assert_problem, log_events, stackmod, worker_pids
+
+SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                    "X-Frame-Options"]
+
+
+def test_readyz_through_nginx_reports_the_schema_version(stack):
+    r = requests.get(stack.url + "/readyz")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json"
+    body = r.json()
+    assert body["status"] == "ready"
+    assert body["schema_version"] == body["expected_version"] >= 1
+
+
+def test_healthz_names_the_worker_that_answered(stack):
+    body = requests.get(stack.url + "/healthz").json()
+    assert body["status"] == "alive"
+    assert body["pid"] in worker_pids(stack)
+
+
+def test_unknown_api_path_is_a_404_problem_from_the_pool(stack):
+    r = requests.get(stack.url + "/api/no-such-thing")
+    body = assert_problem(r, 404, "not-found")
+    assert body["request_id"] == r.headers["X-Request-Id"]
+    assert len(body["request_id"]) == 32
+
+
+def test_wrong_method_is_405_with_allow(stack):
+    r = requests.post(stack.url + "/healthz", json={})
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["Allow"] == "GET, HEAD"
+
+
+def test_head_gets_headers_without_a_body(stack):
+    r = requests.head(stack.url + "/healthz")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert int(r.headers["Content-Length"]) > 0
+
+
+def test_security_headers_are_on_every_kind_of_response(stack):
+    responses = [
+        requests.get(stack.url + "/readyz"),                  # pool, 200
+        requests.get(stack.url + "/api/nope"),                # pool, 404
+        requests.get(stack.url + "/no-such-page.html"),       # nginx, 404
+        requests.get(stack.url + "/static/portal.css"),       # static asset
+        requests.get(stack.url + "/"),                        # page
+    ]
+    for r in responses:
+        for h in SECURITY_HEADERS:
+            assert h in r.headers, (r.url, r.status_code, h)
+        assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_nginx_own_errors_are_problem_json(stack):
+    assert_problem(requests.get(stack.url + "/no-such-page.html"), 404, "not-found")
+
+
+def test_static_assets_are_cached_for_a_year(stack):
+    r = requests.get(stack.url + "/static/portal.css")
+    assert r.status_code == 200
+    assert "max-age=31536000" in r.headers["Cache-Control"]
+    assert "immutable" in r.headers["Cache-Control"]
+
+
+def test_text_responses_are_compressed(stack):
+    r = requests.get(stack.url + "/metrics", headers={"Accept-Encoding": "gzip"}, stream=True)
+    assert r.headers.get("Content-Encoding") == "gzip"
+    assert b"portal_requests_total" in gzip.decompress(r.raw.read())
+
+
+def test_metrics_are_prometheus_text_on_loopback(stack):
+    r = requests.get(stack.url + "/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8; version=0.0.4"
+    for name in ["portal_requests_total", "portal_requests_in_flight",
+                 "portal_request_duration_seconds_bucket", "portal_worker_restarts_total",
+                 "portal_responses_total", "portal_worker_resident_bytes"]:
+        assert name in r.text
+
+
+def test_metrics_are_refused_to_other_addresses(stack):
+    # 127.0.0.2 is loopback to the kernel but not an address nginx allows
+    conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=5,
+                                      source_address=("127.0.0.2", 0))
+    conn.request("GET", "/metrics")
+    r = conn.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 403
+    assert r.getheader("Content-Type").startswith("application/problem+json")
+    assert body["type"] == "/problems/forbidden"
+
+
+def test_oversized_body_is_413_problem_before_the_pool(stack):
+    before = worker_pids(stack)
+    r = requests.post(stack.url + "/api/anything", data=b"x" * (2 * 1024 * 1024),
+                      headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "body-too-large")
+    assert worker_pids(stack) == before  # every worker still alive
+
+
+def test_every_log_line_is_one_json_object_with_request_fields(stack):
+    requests.get(stack.url + "/healthz", headers={"X-Trace": "x"})
+    lines = log_events(stack, "request")
+    assert lines, "no request log lines"
+    last = lines[-1]
+    for key in ["time", "request_id", "method", "route", "status", "duration_ms", "pid",
+                "worker"]:
+        assert key in last, last
+    with open(stack.pool_log) as f:
+        for raw in f:
+            json.loads(raw)  # every line parses
+
+
+def test_request_id_from_nginx_reaches_the_log(stack):
+    r = requests.get(stack.url + "/api/nope")
+    rid = r.headers["X-Request-Id"]
+    assert any(l.get("request_id") == rid and l["status"] == 404
+               for l in log_events(stack, "request"))
+
+
+def test_openapi_document_and_router_agree():
+    routes = json.loads(subprocess.run(
+        [os.path.join(stackmod.build_dir(), "portald"), "--print-routes"],
+        capture_output=True, text=True, check=True).stdout)
+    with open(os.path.join(ROOT, "openapi.json")) as f:
+        doc = json.load(f)
+    assert doc["openapi"].startswith("3.1")
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops
+                  if m in ("get", "post", "put", "patch", "delete")}
+    served = {(r["method"], r["pattern"].replace(":int}", "}").replace(":slug}", "}"))
+              for r in routes}
+    assert documented == served
+
+
+def test_bad_configuration_is_refused_with_one_line():
+    res = subprocess.run([os.path.join(stackmod.build_dir(), "portald"), "--workers", "0"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1
+    assert "workers" in res.stderr and "from 1 to 128" in res.stderr
