@@ -92,7 +92,7 @@ run:
 	PORTAL_BUILD=$(BUILD) scripts/stack run
 
 bench: all
-	PORTAL_BUILD=$(BUILD) scripts/bench
+	PORTAL_BUILD=$(BUILD) /usr/bin/python3 scripts/bench
 
 install: $(BUILD)/portald $(BUILD)/portalctl
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/portal/nginx
