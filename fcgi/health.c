@@ -4,7 +4,6 @@
  * was made for, so a load balancer only routes to pools that can serve.
  */
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "handlers.h"
@@ -14,8 +13,8 @@
 void health_live(request_t *req)
 {
     response_json(req, 200,
-                  json_pack("{s:s,s:i,s:i}", "status", "alive", "pid", (int)getpid(), "worker",
-                            req->worker->slot));
+                  json_pack("{s:s,s:i,s:i}", "status", "alive", "pid", (int)req->worker->pid,
+                            "worker", req->worker->slot));
 }
 
 void health_ready(request_t *req)

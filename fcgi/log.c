@@ -8,6 +8,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Each process's own pid, remembered so a log line costs no getpid() call;
+ * process state, set once after fork, never shared between processes. */
+static long log_pid;
+
+void log_set_pid(long pid)
+{
+    log_pid = pid;
+}
+
 /* Reserve for the closing ,"truncated":true}\n */
 #define LOG_TAIL_RESERVE 24
 
@@ -87,7 +96,7 @@ void log_begin(logline_t *line, const char *level, const char *event)
     log_raw(line, "\"", 1);
     log_str(line, "level", level);
     log_str(line, "event", event);
-    log_int(line, "pid", (long long)getpid());
+    log_int(line, "pid", log_pid != 0 ? log_pid : (long long)getpid());
 }
 
 void log_str(logline_t *line, const char *key, const char *value)

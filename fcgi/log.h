@@ -19,6 +19,9 @@ typedef struct {
     bool truncated;
 } logline_t;
 
+/* Records the calling process's pid for its log lines; call after fork. */
+void log_set_pid(long pid);
+
 void log_begin(logline_t *line, const char *level, const char *event);
 void log_str(logline_t *line, const char *key, const char *value);
 void log_int(logline_t *line, const char *key, long long value);

@@ -337,6 +337,7 @@ int pool_run(config_t *config, int argc, char **argv, const router_t *router)
     pool.argv = argv;
     pool.router = router;
     pool.master = getpid();
+    log_set_pid(pool.master);
 
     sigset_t watched;
     sigemptyset(&watched);

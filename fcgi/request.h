@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "arena.h"
 #include "config.h"
@@ -28,6 +29,7 @@ struct worker_ctx {
     struct db *db;
     struct scoreboard *board;
     int slot;
+    pid_t pid;
 };
 
 typedef struct request {

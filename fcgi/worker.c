@@ -137,6 +137,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
 {
     sigset_t wait_mask;
     worker_setup_signals(&wait_mask);
+    log_set_pid(getpid());
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != master)
         _exit(0);
@@ -156,8 +157,12 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
         log_msg("error", "worker_init_failed", "FCGX_InitRequest failed");
         _exit(1);
     }
-    struct worker_ctx ctx = {
-        .config = config, .router = router, .db = db, .board = board, .slot = slot};
+    struct worker_ctx ctx = {.config = config,
+                             .router = router,
+                             .db = db,
+                             .board = board,
+                             .slot = slot,
+                             .pid = getpid()};
     __atomic_store_n(&me->state, SLOT_IDLE, __ATOMIC_RELEASE);
 
     unsigned served = 0;
