@@ -16,7 +16,7 @@
 void worker_run(const config_t *config, int listen_fd, struct scoreboard *board, int slot,
                 const router_t *router, pid_t master) __attribute__((noreturn));
 
-/* Routes and runs one request (exposed for the tests of dispatch rules). */
+/* Routes one request and runs its handler, or answers 404/405/400-415 itself. */
 struct request;
 void worker_dispatch(struct request *req);
 
