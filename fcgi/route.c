@@ -201,9 +201,25 @@ static bool match_path(const struct compiled_route *r, const char *path, route_m
     return *p == '\0';
 }
 
+/* True when method is one of the ", "-separated entries of allow. */
+static bool allow_has(const char *allow, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = allow; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, method, n) == 0)
+            return true;
+        if (end == NULL)
+            break;
+        p = end + 2;
+    }
+    return false;
+}
+
 static void allow_add(char *allow, const char *method)
 {
-    if (strstr(allow, method) != NULL)
+    if (allow_has(allow, method))
         return;
     size_t used = strlen(allow);
     size_t need = strlen(method) + (used ? 2 : 0);
