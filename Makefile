@@ -32,7 +32,8 @@ GEN = $(BUILD)/gen/sql_catalog.c $(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/migrati
 
 # the service without its main(): shared by portald and the unit tests
 CORE = arena strbuf utf8 log config scoreboard route problem request response db \
-       listen worker pool migrate health metrics_handler routes
+       listen worker pool migrate health metrics_handler routes keyring token password \
+       validate api session auth_handlers places users
 CORE_OBJS = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(CORE))) \
             $(BUILD)/obj/sql_catalog.o $(BUILD)/obj/migrations_catalog.o $(BUILD)/obj/ctl_catalog.o
 
@@ -67,7 +68,9 @@ $(BUILD)/portald: $(CORE_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/portalctl: $(BUILD)/obj/portalctl.o $(BUILD)/obj/migrate.o $(BUILD)/obj/ctl_catalog.o \
-                    $(BUILD)/obj/migrations_catalog.o
+                    $(BUILD)/obj/migrations_catalog.o $(BUILD)/obj/ctl_users.o \
+                    $(BUILD)/obj/ctl_keys.o $(BUILD)/obj/password.o $(BUILD)/obj/utf8.o \
+                    $(BUILD)/obj/keyring.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench-responder: bench/responder.c

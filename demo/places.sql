@@ -2,6 +2,9 @@
 -- streets, and the 26 communities that edition 13 of the seed and its list
 -- of past editions name. Committee facts are filled where the seed gives
 -- them. Safe to load twice.
+SET portal.role = 'admin';
+SET portal.actor = 'demo data';
+
 INSERT INTO districts (name) VALUES ('宝安区') ON CONFLICT (name) DO NOTHING;
 
 INSERT INTO streets (district_id, name)

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "keyring.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -52,6 +54,31 @@ static const struct setting settings[] = {
      "libpq connection string or URI (empty: libpq's PG* environment)"},
     {"db-connect-timeout", "PORTAL_DB_CONNECT_TIMEOUT", "2s", KIND_DURATION,
      FIELD(db_connect_timeout_ms), 1000, 60000, "how long a worker waits to connect to PostgreSQL"},
+    {"jwt-keys", "PORTAL_JWT_KEYS", "", KIND_STRING, FIELD(jwt_keys), 0, 0,
+     "directory of signing keys <kid>.<alg>.key/.pub (portalctl key generate); required"},
+    {"jwt-signing-key", "PORTAL_JWT_SIGNING_KEY", "", KIND_STRING, FIELD(jwt_signing_key), 0, 0,
+     "kid of the key new tokens are signed with (empty: the only one that can sign)"},
+    {"jwt-issuer", "PORTAL_JWT_ISSUER", "portal", KIND_STRING, FIELD(jwt_issuer), 0, 0,
+     "iss claim made and required"},
+    {"jwt-audience", "PORTAL_JWT_AUDIENCE", "portal-staff", KIND_STRING, FIELD(jwt_audience), 0, 0,
+     "aud claim made and required"},
+    {"jwt-leeway", "PORTAL_JWT_LEEWAY", "30s", KIND_DURATION, FIELD(jwt_leeway_ms), 0, 300000,
+     "clock skew allowed when checking exp, nbf and iat"},
+    {"access-ttl", "PORTAL_ACCESS_TTL", "15m", KIND_DURATION, FIELD(access_ttl_ms), 10000, 86400000,
+     "lifetime of an access token"},
+    {"refresh-ttl", "PORTAL_REFRESH_TTL", "7d", KIND_DURATION, FIELD(refresh_ttl_ms), 60000,
+     2592000000UL, "lifetime of a refresh token (each refresh starts a new one)"},
+    {"login-slow-after", "PORTAL_LOGIN_SLOW_AFTER", "5", KIND_UINT, FIELD(login_slow_after), 1,
+     1000, "failed sign-ins in a row after which an account's next attempt must wait"},
+    {"login-slow-delay", "PORTAL_LOGIN_SLOW_DELAY", "1s", KIND_DURATION, FIELD(login_slow_delay_ms),
+     0, 600000, "the first such wait; it doubles with each failure"},
+    {"login-lock-after", "PORTAL_LOGIN_LOCK_AFTER", "10", KIND_UINT, FIELD(login_lock_after), 1,
+     1000, "failed sign-ins in a row after which an account is locked"},
+    {"login-address-lock-after", "PORTAL_LOGIN_ADDRESS_LOCK_AFTER", "50", KIND_UINT,
+     FIELD(login_address_lock_after), 1, 100000,
+     "failed sign-ins from one client address after which it is locked"},
+    {"login-lock-time", "PORTAL_LOGIN_LOCK_TIME", "15m", KIND_DURATION, FIELD(login_lock_time_ms),
+     1000, 86400000, "how long a lock lasts (and how long failures are remembered)"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -107,9 +134,9 @@ static int parse_with_unit(const char *text, const char *const *units, const uns
 int config_parse_duration_ms(const char *text, unsigned long min_ms, unsigned long max_ms,
                              unsigned long *out)
 {
-    static const char *const units[] = {"ms", "s", "m"};
-    static const unsigned long factors[] = {1, 1000, 60000};
-    return parse_with_unit(text, units, factors, 3, min_ms, max_ms, out);
+    static const char *const units[] = {"ms", "s", "m", "h", "d"};
+    static const unsigned long factors[] = {1, 1000, 60000, 3600000, 86400000};
+    return parse_with_unit(text, units, factors, 5, min_ms, max_ms, out);
 }
 
 int config_parse_size(const char *text, unsigned long min, unsigned long max, unsigned long *out)
@@ -164,7 +191,8 @@ static const char *kind_expectation(const struct setting *s, char *buf, size_t l
         snprintf(buf, len, "an integer from %lu to %lu", s->min, s->max);
         break;
     case KIND_DURATION:
-        snprintf(buf, len, "a duration like 500ms, 30s or 2m, from %lums to %lums", s->min, s->max);
+        snprintf(buf, len, "a duration like 500ms, 30s, 2m, 1h or 7d, from %lums to %lums", s->min,
+                 s->max);
         break;
     case KIND_SIZE:
         snprintf(buf, len, "a size like 65536, 64k or 1m, from %lu to %lu bytes", s->min, s->max);
@@ -396,6 +424,11 @@ int config_load(config_t *out, int argc, char **argv, enum config_action *action
                 out->slow_request_ms, out->request_timeout_ms);
         goto fail;
     }
+    if (out->jwt_keys[0] != '\0') {
+        out->keyring = keyring_load(out->jwt_keys, out->jwt_signing_key, err, errlen);
+        if (out->keyring == NULL)
+            goto fail;
+    }
     return 0;
 fail:
     config_free(out);
@@ -404,6 +437,8 @@ fail:
 
 void config_free(config_t *config)
 {
+    keyring_free(config->keyring);
+    config->keyring = NULL;
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         const struct setting *s = &settings[i];
         if (s->kind == KIND_STRING || s->kind == KIND_LISTEN) {

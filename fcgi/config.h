@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct keyring;
+
 typedef struct {
     char *config_file; /* "" when none */
     char *listen;      /* "unix:/path" or "HOST:PORT" */
@@ -25,6 +27,20 @@ typedef struct {
     size_t max_body;
     char *database_url;
     unsigned db_connect_timeout_ms;
+    /* sign-in */
+    char *jwt_keys;        /* directory of <kid>.<alg>.key/.pub files; "" when none */
+    char *jwt_signing_key; /* kid; "" picks the only key that can sign */
+    char *jwt_issuer;
+    char *jwt_audience;
+    unsigned jwt_leeway_ms;
+    unsigned access_ttl_ms;
+    unsigned refresh_ttl_ms;
+    unsigned login_slow_after;
+    unsigned login_slow_delay_ms;
+    unsigned login_lock_after;
+    unsigned login_address_lock_after;
+    unsigned login_lock_time_ms;
+    struct keyring *keyring; /* loaded from jwt_keys; NULL when jwt_keys is "" */
 } config_t;
 
 enum config_action {

@@ -16,14 +16,28 @@
 #define PORTAL_VERSION "dev"
 #endif
 
+/* Who may call a route, as the listing shows it. */
+static json_t *route_roles(unsigned access)
+{
+    json_t *roles = json_array();
+    if (access & ROUTE_EDITOR)
+        json_array_append_new(roles, json_string("editor"));
+    if (access & ROUTE_REVIEWER)
+        json_array_append_new(roles, json_string("reviewer"));
+    if (access & ROUTE_ADMIN)
+        json_array_append_new(roles, json_string("admin"));
+    return roles;
+}
+
 static int print_routes(void)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < routes_count; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "method", routes_table[i].method,
-                                              "pattern", routes_table[i].pattern, "summary",
-                                              routes_table[i].summary, "json_body",
-                                              routes_table[i].body == ROUTE_BODY_JSON));
+        json_array_append_new(
+            list, json_pack("{s:s,s:s,s:s,s:b,s:o}", "method", routes_table[i].method, "pattern",
+                            routes_table[i].pattern, "summary", routes_table[i].summary,
+                            "json_body", routes_table[i].body == ROUTE_BODY_JSON, "roles",
+                            route_roles(routes_table[i].access)));
     int rc = json_dumpf(list, stdout, JSON_INDENT(2));
     json_decref(list);
     putchar('\n');
@@ -60,6 +74,12 @@ int main(int argc, char **argv)
         rc = print_routes();
         break;
     case CONFIG_RUN:
+        if (config.keyring == NULL) {
+            fprintf(stderr, "portald: jwt-keys is required: a directory of signing keys "
+                            "(make one with: portalctl key generate --dir DIR)\n");
+            rc = 2;
+            break;
+        }
         if (sodium_init() < 0) {
             fprintf(stderr, "portald: libsodium cannot initialise\n");
             rc = 1;

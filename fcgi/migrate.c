@@ -40,8 +40,8 @@ void migrate_checksum(const char *text, size_t len, char out[65])
 
 /* Runs a portalctl statement; returns the result (caller PQclears) or NULL
  * with the server's message in err. */
-static PGresult *ctl_run(PGconn *conn, int statement, int nparams, const char *const *values,
-                         char *err, size_t errlen)
+PGresult *ctl_run(PGconn *conn, int statement, int nparams, const char *const *values, char *err,
+                  size_t errlen)
 {
     PGresult *res =
         PQexecParams(conn, ctl_files[statement].text, nparams, NULL, values, NULL, NULL, 0);

@@ -20,6 +20,11 @@ int migrate_apply(PGconn *conn, FILE *out, char *err, size_t errlen);
  * file was edited since or cannot be checked. */
 int migrate_status(PGconn *conn, FILE *out, char *err, size_t errlen);
 
+/* Runs one of portalctl's statements (sql/portalctl, CTL_<NAME>); returns
+ * the result (the caller PQclears it) or NULL with the server's message in err. */
+PGresult *ctl_run(PGconn *conn, int statement, int nparams, const char *const *values, char *err,
+                  size_t errlen);
+
 /* Parses "0007_name" into 7; -1 if the name has no 4-digit version. */
 long migrate_version_of(const char *name);
 /* Hex SHA-256 of text into out (65 bytes). */

@@ -278,6 +278,11 @@ static void pool_reload(struct pool *pool)
         log_msg("error", "reload_refused", "configuration not reloaded: %s", err);
         return;
     }
+    if (fresh.keyring == NULL) {
+        config_free(&fresh);
+        log_msg("error", "reload_refused", "configuration not reloaded: jwt-keys is required");
+        return;
+    }
     if (strcmp(fresh.listen, pool->config.listen) != 0 ||
         fresh.socket_mode != pool->config.socket_mode || fresh.backlog != pool->config.backlog) {
         log_msg("warn", "reload_listen_kept",

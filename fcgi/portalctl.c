@@ -5,6 +5,8 @@
  *
  *   portalctl migrate            apply pending migrations
  *   portalctl migrate --status   list applied and pending migrations
+ *   portalctl user add|list|disable|enable|passwd ...
+ *   portalctl key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]
  */
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_keys.h"
+#include "ctl_users.h"
 #include "migrate.h"
 
 static void usage(FILE *out)
@@ -19,7 +23,14 @@ static void usage(FILE *out)
     fprintf(out, "usage: portalctl [--database-url URL] COMMAND\n\n"
                  "commands:\n"
                  "  migrate            apply pending migrations, each in its own transaction\n"
-                 "  migrate --status   list applied and pending migrations\n\n"
+                 "  migrate --status   list applied and pending migrations\n"
+                 "  user add USERNAME --role editor|reviewer|admin [--street NAME|ID]\n"
+                 "       [--name DISPLAY-NAME]   add a staff account (password on stdin)\n"
+                 "  user list          list staff accounts\n"
+                 "  user disable|enable USERNAME\n"
+                 "  user passwd USERNAME   set a new password (on stdin); signs the user out\n"
+                 "  key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]\n"
+                 "                     add a token-signing key to the jwt-keys directory\n\n"
                  "The database URL (a libpq connection string) defaults to\n"
                  "PORTAL_OWNER_DATABASE_URL, then to libpq's PG* environment. It must name\n"
                  "the owner role, not the application role.\n");
@@ -91,6 +102,15 @@ int main(int argc, char **argv)
         rc = status_only ? migrate_status(conn, stdout, err, sizeof(err))
                          : migrate_apply(conn, stdout, err, sizeof(err));
         PQfinish(conn);
+    } else if (strcmp(command, "key") == 0) {
+        return ctl_keys(argc - i - 1, argv + i + 1);
+    } else if (strcmp(command, "user") == 0) {
+        PGconn *conn = connect_owner(url);
+        if (conn == NULL)
+            return 1;
+        rc = ctl_users(conn, argc - i - 1, argv + i + 1);
+        PQfinish(conn);
+        return rc;
     } else {
         fprintf(stderr, "portalctl: unknown command %s (see --help)\n", command);
         return 2;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "response.h"
@@ -50,6 +51,87 @@ void request_init(request_t *req, arena_t *arena, FCGX_Request *fcgi, struct wor
     req->query = request_param(req, "QUERY_STRING");
     req->remote_addr = request_param(req, "REMOTE_ADDR");
     req->request_id = request_param(req, "REQUEST_ID");
+    req->user.role = "public";
+}
+
+void request_add_header(request_t *req, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = arena_vprintf(req->arena, fmt, ap);
+    va_end(ap);
+    if (line == NULL)
+        return;
+    char *all = arena_printf(req->arena, "%s%s\r\n", req->headers ? req->headers : "", line);
+    if (all != NULL)
+        req->headers = all;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes text[0..len) ('+' is a space); NULL when malformed or
+ * when it decodes to a NUL byte. */
+static char *query_decode(arena_t *arena, const char *text, size_t len)
+{
+    char *out = arena_alloc(arena, len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+const char *request_query_param(request_t *req, const char *name)
+{
+    const char *q = req->query;
+    size_t name_len = strlen(name);
+    while (q != NULL && *q != '\0') {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len > name_len && strncmp(q, name, name_len) == 0 && q[name_len] == '=')
+            return query_decode(req->arena, q + name_len + 1, len - name_len - 1);
+        q = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+const char *request_cookie(request_t *req, const char *name)
+{
+    const char *header = request_param(req, "HTTP_COOKIE");
+    size_t name_len = strlen(name);
+    while (header != NULL && *header != '\0') {
+        while (*header == ' ' || *header == ';')
+            header++;
+        const char *end = strchr(header, ';');
+        size_t len = end ? (size_t)(end - header) : strlen(header);
+        if (len > name_len && strncmp(header, name, name_len) == 0 && header[name_len] == '=')
+            return arena_strndup(req->arena, header + name_len + 1, len - name_len - 1);
+        header = end;
+    }
+    return NULL;
 }
 
 bool request_is_json_type(const char *content_type)

@@ -32,6 +32,15 @@ struct worker_ctx {
     pid_t pid;
 };
 
+/* Who is acting, once a staff route has checked the token and the account
+ * (role is "public" otherwise). Taken from the account row, not the token. */
+struct identity {
+    int64_t user_id;   /* 0: anonymous */
+    int64_t street_id; /* 0: none */
+    const char *role;
+    const char *username;
+};
+
 typedef struct request {
     arena_t *arena;
     FCGX_Request *fcgi; /* NULL in unit tests */
@@ -42,7 +51,9 @@ typedef struct request {
     const char *request_id;
     const char *remote_addr;
     route_match_t match;
-    json_t *body;             /* the parsed body of a ROUTE_BODY_JSON route; arena-owned */
+    json_t *body; /* the parsed body of a ROUTE_BODY_JSON route; arena-owned */
+    struct identity user;
+    const char *headers;      /* extra "Name: value\r\n" lines for the response; arena-owned */
     int status;               /* 0 until a response is written */
     const char *problem_slug; /* for the log line */
     const char *log_detail;   /* internal detail for the log line, never sent */
@@ -51,6 +62,15 @@ typedef struct request {
 
 /* Fills the request's fields from its FastCGI parameters. */
 void request_init(request_t *req, arena_t *arena, FCGX_Request *fcgi, struct worker_ctx *worker);
+
+/* Adds one response header line (format without the CRLF). */
+void request_add_header(request_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A query-string parameter, percent-decoded (arena-owned), or NULL. */
+const char *request_query_param(request_t *req, const char *name);
+
+/* The value of the cookie called name (arena-owned), or NULL. */
+const char *request_cookie(request_t *req, const char *name);
 
 /* A FastCGI parameter, or NULL. */
 const char *request_param(const request_t *req, const char *name);

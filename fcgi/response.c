@@ -21,6 +21,8 @@ void response_send(request_t *req, int status, const char *content_type, const c
     strbuf_puts(&head, "Cache-Control: no-store\r\n");
     if (req->request_id != NULL)
         strbuf_printf(&head, "X-Request-Id: %s\r\n", req->request_id);
+    if (req->headers != NULL)
+        strbuf_puts(&head, req->headers);
     if (extra_headers != NULL)
         strbuf_puts(&head, extra_headers);
     strbuf_puts(&head, "\r\n");

@@ -23,12 +23,27 @@ enum route_body {
     ROUTE_BODY_JSON, /* application/json, validated before the handler runs */
 };
 
+/* Who may call a route. A route with any role bit needs a valid access
+ * token of an enabled account with one of those roles; every route with
+ * ROUTE_DB (implied by a role bit) runs in one database transaction whose
+ * settings say who is acting. */
+enum route_access {
+    ROUTE_OPEN = 0,         /* no database, no sign-in (health, metrics) */
+    ROUTE_DB = 1u << 0,     /* anonymous, in a transaction as the public */
+    ROUTE_EDITOR = 1u << 1, /* a street editor */
+    ROUTE_REVIEWER = 1u << 2,
+    ROUTE_ADMIN = 1u << 3,
+};
+#define ROUTE_STAFF (ROUTE_EDITOR | ROUTE_REVIEWER | ROUTE_ADMIN)
+#define ROUTE_DISTRICT (ROUTE_REVIEWER | ROUTE_ADMIN)
+
 struct route_def {
     const char *method;
     const char *pattern;
     route_handler_fn handler;
     enum route_body body;
     const char *summary; /* for the route listing and the OpenAPI check */
+    unsigned access;     /* enum route_access bits */
 };
 
 enum route_param_type { ROUTE_PARAM_INT, ROUTE_PARAM_SLUG };

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "session.h"
 
 static volatile sig_atomic_t worker_stop_requested;
 
@@ -94,8 +95,20 @@ void worker_dispatch(request_t *req)
     if (req->worker->board != NULL)
         scoreboard_request_start(&req->worker->board->slots[req->worker->slot],
                                  req->match.def->pattern, req->started_ns);
+    unsigned access = req->match.def->access;
+    struct token_claims claims;
+    if ((access & ROUTE_STAFF) != 0 && session_check_token(req, &claims) != 0)
+        return;
     if (req->match.def->body == ROUTE_BODY_JSON && request_read_json(req) != 0)
         return;
+    if (access != ROUTE_OPEN) {
+        if (db_begin(req->worker->db, req->arena, req->request_id) != 0) {
+            response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
+            return;
+        }
+        if ((access & ROUTE_STAFF) != 0 && session_load(req, &claims, access & ROUTE_STAFF) != 0)
+            return;
+    }
     req->match.def->handler(req);
     if (req->status == 0) {
         req->log_detail = "handler wrote no response";

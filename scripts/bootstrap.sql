@@ -3,10 +3,16 @@
 --   portal_owner  owns the schema; migrations and portalctl run as it.
 --   portal_app    what portald connects as: no ownership, no BYPASSRLS,
 --                 only the grants the migrations give it.
+--   portal_auth   no login; owns the sign-in functions (SECURITY DEFINER),
+--                 the only role that reads password hashes and refresh
+--                 tokens. portal_owner may hand objects to it.
 SELECT 'CREATE ROLE portal_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'portal_owner') \gexec
 SELECT 'CREATE ROLE portal_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'portal_app') \gexec
+SELECT 'CREATE ROLE portal_auth NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'portal_auth') \gexec
+GRANT portal_auth TO portal_owner;
 SELECT 'CREATE DATABASE portal OWNER portal_owner ENCODING ''UTF8'' TEMPLATE template0'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'portal') \gexec
 REVOKE ALL ON DATABASE portal FROM PUBLIC;
@@ -15,3 +21,4 @@ GRANT CONNECT, TEMPORARY ON DATABASE portal TO portal_app;
 ALTER SCHEMA public OWNER TO portal_owner;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO portal_app;
+GRANT USAGE, CREATE ON SCHEMA public TO portal_auth;

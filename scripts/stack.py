@@ -45,7 +45,7 @@ class StackError(RuntimeError):
 
 class Stack:
     def __init__(self, base, http_port=8080, workers=4, durable=True, portald_args=(),
-                 quiet=True):
+                 quiet=True, key_algs=("hs256",)):
         self.base = os.path.abspath(base)
         self.http_port = http_port
         self.workers = workers
@@ -59,6 +59,8 @@ class Stack:
         self.log_dir = os.path.join(self.base, "log")
         self.pool_socket = os.path.join(self.run_dir, "portald.sock")
         self.pool_log = os.path.join(self.log_dir, "portald.log")
+        self.key_dir = os.path.join(self.base, "keys")
+        self.key_algs = key_algs
         self.pool = None
         self.nginx = None
         self.as_root = os.geteuid() == 0
@@ -141,13 +143,26 @@ class Stack:
                 self.psql("-f", os.path.join(ROOT, "demo", name), user="portal_owner")
 
     # ---- the pool ------------------------------------------------------
+    def ensure_keys(self):
+        """Token-signing keys, made once and kept with the data. The first
+        algorithm's key signs; any others only verify unless chosen with
+        --jwt-signing-key. Kids are the algorithm's name plus 1 (hs1, rs1, es1)."""
+        os.makedirs(self.key_dir, mode=0o700, exist_ok=True)
+        for alg in self.key_algs:
+            kid = alg[:2] + "1"
+            if not os.path.exists(os.path.join(self.key_dir, f"{kid}.{alg}.key")):
+                subprocess.run([os.path.join(build_dir(), "portalctl"), "key", "generate",
+                                "--dir", self.key_dir, "--alg", alg, "--kid", kid],
+                               check=True, capture_output=True)
+        return ["--jwt-keys", self.key_dir, "--jwt-signing-key", self.key_algs[0][:2] + "1"]
+
     def start_pool(self, extra_args=()):
         os.makedirs(self.run_dir, exist_ok=True)
         os.chmod(self.run_dir, 0o755)
         os.makedirs(self.log_dir, exist_ok=True)
         cmd = [os.path.join(build_dir(), "portald"),
                "--listen", f"unix:{self.pool_socket}", "--socket-mode", "0666",
-               "--database-url", self.dsn("portal_app")]
+               "--database-url", self.dsn("portal_app")] + self.ensure_keys()
         if self.workers:  # 0: leave it to --config or the environment
             cmd += ["--workers", str(self.workers)]
         cmd += self.portald_args + list(extra_args)
@@ -343,6 +358,14 @@ The district portal is running.
   logs:        {stack.pool_log}
                {stack.log_dir}/nginx-access.log
   database:    psql "{stack.dsn('portal_owner')}"
+  demo staff accounts (password: portal-demo):
+               shajing   editor, 沙井街道
+               yanluo    editor, 燕罗街道
+               reviewer  district reviewer
+               admin     district admin
+  sign in:     curl -s -X POST {stack.url}/api/auth/login \\
+                 -H 'Content-Type: application/json' \\
+                 -d '{{"username":"shajing","password":"portal-demo"}}'
 Stop with Ctrl-C (or SIGTERM).""", flush=True)
     try:
         while True:

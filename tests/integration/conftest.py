@@ -18,14 +18,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import stack as stackmod  # noqa: E402
 
-DEFAULT_POOL_ARGS = ["--request-timeout", "5s", "--slow-request", "1s", "--shutdown-timeout", "10s"]
+DEFAULT_POOL_ARGS = ["--request-timeout", "5s", "--slow-request", "1s", "--shutdown-timeout", "10s",
+                     # sign-in limits short enough to test: the waits double from 50 ms, a
+                     # lock lasts 4 s; every test signs in from 127.0.0.1, so the address
+                     # limit is tested from other loopback addresses
+                     "--login-slow-delay", "50ms", "--login-lock-time", "4s",
+                     "--login-address-lock-after", "1000"]
 
 
 @pytest.fixture(scope="session")
 def stack():
     base = tempfile.mkdtemp(prefix="portal-test-", dir="/tmp")
     s = stackmod.Stack(base, http_port=stackmod.free_port(), workers=4, durable=False,
-                       portald_args=DEFAULT_POOL_ARGS)
+                       portald_args=DEFAULT_POOL_ARGS, key_algs=("hs256", "rs256", "es256"))
     s.start(demo=True)
     yield s
     s.stop()

@@ -14,13 +14,14 @@ static void handler_stub(struct request *req)
 }
 
 static const struct route_def table[] = {
-    {"GET", "/healthz", handler_stub, ROUTE_BODY_NONE, "h"},
-    {"GET", "/api/cases", handler_stub, ROUTE_BODY_NONE, "list"},
-    {"POST", "/api/cases", handler_stub, ROUTE_BODY_JSON, "create"},
-    {"GET", "/api/cases/{id:int}", handler_stub, ROUTE_BODY_NONE, "get"},
-    {"PATCH", "/api/cases/{id:int}", handler_stub, ROUTE_BODY_JSON, "patch"},
-    {"GET", "/api/cases/{id:int}/revisions/{rev:int}", handler_stub, ROUTE_BODY_NONE, "rev"},
-    {"GET", "/api/things/{name:slug}", handler_stub, ROUTE_BODY_NONE, "slug"},
+    {"GET", "/healthz", handler_stub, ROUTE_BODY_NONE, "h", ROUTE_OPEN},
+    {"GET", "/api/cases", handler_stub, ROUTE_BODY_NONE, "list", ROUTE_OPEN},
+    {"POST", "/api/cases", handler_stub, ROUTE_BODY_JSON, "create", ROUTE_OPEN},
+    {"GET", "/api/cases/{id:int}", handler_stub, ROUTE_BODY_NONE, "get", ROUTE_OPEN},
+    {"PATCH", "/api/cases/{id:int}", handler_stub, ROUTE_BODY_JSON, "patch", ROUTE_OPEN},
+    {"GET", "/api/cases/{id:int}/revisions/{rev:int}", handler_stub, ROUTE_BODY_NONE, "rev",
+     ROUTE_OPEN},
+    {"GET", "/api/things/{name:slug}", handler_stub, ROUTE_BODY_NONE, "slug", ROUTE_OPEN},
 };
 
 static router_t *make_router(void)
@@ -116,15 +117,15 @@ static void bad_tables_are_refused_at_start_up(void **state)
 {
     (void)state;
     char err[128];
-    const struct route_def dup[] = {{"GET", "/a", handler_stub, ROUTE_BODY_NONE, ""},
-                                    {"GET", "/a", handler_stub, ROUTE_BODY_NONE, ""}};
+    const struct route_def dup[] = {{"GET", "/a", handler_stub, ROUTE_BODY_NONE, "", ROUTE_OPEN},
+                                    {"GET", "/a", handler_stub, ROUTE_BODY_NONE, "", ROUTE_OPEN}};
     assert_null(router_create(dup, 2, err, sizeof(err)));
     assert_non_null(strstr(err, "twice"));
-    const struct route_def badtype[] = {{"GET", "/a/{x:float}", handler_stub, 0, ""}};
+    const struct route_def badtype[] = {{"GET", "/a/{x:float}", handler_stub, 0, "", 0}};
     assert_null(router_create(badtype, 1, err, sizeof(err)));
-    const struct route_def noslash[] = {{"GET", "a", handler_stub, 0, ""}};
+    const struct route_def noslash[] = {{"GET", "a", handler_stub, 0, "", 0}};
     assert_null(router_create(noslash, 1, err, sizeof(err)));
-    const struct route_def empty_seg[] = {{"GET", "/a//b", handler_stub, 0, ""}};
+    const struct route_def empty_seg[] = {{"GET", "/a//b", handler_stub, 0, "", 0}};
     assert_null(router_create(empty_seg, 1, err, sizeof(err)));
 }
 

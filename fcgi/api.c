@@ -1,0 +1,160 @@
+/* api: shared handler plumbing. See api.h. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "response.h"
+
+static void api_fail(request_t *req, PGresult *res)
+{
+    if (res == NULL) {
+        response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    const char *state = db_sqlstate(res);
+    req->log_detail = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    json_t *ext = constraint ? json_pack("{s:s}", "constraint", constraint) : NULL;
+    if (strcmp(state, "23505") == 0)
+        response_problem(req, PROBLEM_CONFLICT, "a record with these values already exists", ext);
+    else if (strcmp(state, "23503") == 0)
+        response_problem(req, PROBLEM_VALIDATION, "a referenced record does not exist", ext);
+    else if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
+             strncmp(state, "22", 2) == 0)
+        response_problem(req, PROBLEM_VALIDATION, "a value is not acceptable", ext);
+    else if (strcmp(state, "42501") == 0) {
+        json_decref(ext);
+        response_problem(req, PROBLEM_FORBIDDEN, NULL, NULL);
+    } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+        json_decref(ext);
+        response_problem(req, PROBLEM_CONFLICT, "a concurrent change won; try again", NULL);
+    } else if (strcmp(state, "57014") == 0) {
+        json_decref(ext);
+        response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, "the query took too long", NULL);
+    } else {
+        json_decref(ext);
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+    }
+}
+
+PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values)
+{
+    PGresult *res = db_query(req->worker->db, req->arena, statement, nparams, values);
+    if (res == NULL || !db_ok(res)) {
+        api_fail(req, res);
+        return NULL;
+    }
+    return res;
+}
+
+int api_commit(request_t *req)
+{
+    if (db_commit(req->worker->db, req->arena) != 0) {
+        /* a failed COMMIT is a deferred check or a serialization failure */
+        response_problem(req, PROBLEM_CONFLICT, "the change could not be saved; try again", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void api_commit_and_send(request_t *req, int status, PGresult *res)
+{
+    if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    if (api_commit(req) != 0)
+        return;
+    const char *text = PQgetvalue(res, 0, 0);
+    response_send(req, status, "application/json", text, (size_t)PQgetlength(res, 0, 0), NULL);
+}
+
+const char *api_param_text(request_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->match.param_count; i++)
+        if (strcmp(req->match.params[i].name, name) == 0)
+            return arena_strndup(req->arena, req->match.params[i].text,
+                                 req->match.params[i].text_len);
+    return NULL;
+}
+
+static int parse_positive(const char *text, long long max, long long *out)
+{
+    if (text == NULL || text[0] < '1' || text[0] > '9' || strlen(text) > 18)
+        return -1;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int api_limit(request_t *req, int fallback, int max)
+{
+    const char *text = request_query_param(req, "limit");
+    if (text == NULL)
+        return fallback;
+    long long v;
+    if (parse_positive(text, max, &v) != 0) {
+        char *detail = arena_printf(req->arena, "limit must be a whole number from 1 to %d", max);
+        response_problem(req, PROBLEM_BAD_REQUEST, detail,
+                         json_pack("{s:s}", "parameter", "limit"));
+        return -1;
+    }
+    return (int)v;
+}
+
+const char *api_query_id(request_t *req, const char *name, int *bad)
+{
+    const char *text = request_query_param(req, name);
+    long long v;
+    if (text == NULL)
+        return NULL;
+    if (parse_positive(text, 999999999999999999LL, &v) != 0) {
+        char *detail = arena_printf(req->arena, "%s must be a positive whole number", name);
+        response_problem(req, PROBLEM_BAD_REQUEST, detail, json_pack("{s:s}", "parameter", name));
+        *bad = 1;
+        return NULL;
+    }
+    return text;
+}
+
+int api_validate(request_t *req, const struct field_rule *rules, size_t count, bool partial)
+{
+    json_t *errors = validate_object(req->body, rules, count, partial);
+    if (errors == NULL)
+        return 0;
+    response_problem(req, PROBLEM_VALIDATION, NULL, json_pack("{s:o}", "errors", errors));
+    return -1;
+}
+
+const char *api_body_text(request_t *req)
+{
+    char *text = json_dumps(req->body, JSON_COMPACT);
+    if (text == NULL)
+        return NULL;
+    char *copy = arena_strdup(req->arena, text);
+    free(text);
+    return copy;
+}
+
+void api_send_written(request_t *req, int status, PGresult *written, int get_statement,
+                      int get_nparams, const char *location_prefix)
+{
+    if (PQntuples(written) != 1) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    const char *id = PQgetvalue(written, 0, 0);
+    const char *values[] = {id, NULL};
+    PGresult *doc = api_query(req, get_statement, get_nparams, values);
+    if (doc == NULL)
+        return;
+    if (location_prefix != NULL)
+        request_add_header(req, "Location: %s/%s", location_prefix, id);
+    api_commit_and_send(req, status, doc);
+}

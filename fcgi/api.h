@@ -1,0 +1,52 @@
+/*
+ * api: what every JSON handler does the same way: run a statement and turn
+ * a failure into the right problem, commit, send the JSON text PostgreSQL
+ * built, read paging parameters.
+ */
+#ifndef PORTAL_API_H
+#define PORTAL_API_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "request.h"
+#include "sql_catalog.h"
+#include "validate.h"
+
+/* Runs a statement in the request's transaction. On failure it has already
+ * answered (503 when the database is gone, 409/422 for constraint
+ * violations, 403 when row-level security refused a write, 500 otherwise)
+ * and returns NULL. */
+PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values);
+
+/* Commits; on failure answers (503, or 409 for a serialization failure) and returns -1. */
+int api_commit(request_t *req);
+
+/* Commits, then sends row 0, column 0 of res (JSON text built by the
+ * statement) with status; 404 when res has no row. */
+void api_commit_and_send(request_t *req, int status, PGresult *res);
+
+/* After a write whose statement returned the row's id: reads the row with
+ * get_statement (params: id, then NULLs up to get_nparams), commits and sends it; Location is set
+ * when location_prefix is given (201 Created). 404 when nothing was written. */
+void api_send_written(request_t *req, int status, PGresult *written, int get_statement,
+                      int get_nparams, const char *location_prefix);
+
+/* The int64 path parameter called name (routes only match canonical ints). */
+const char *api_param_text(request_t *req, const char *name);
+
+/* ?limit=: a number 1..max, or fallback when absent. -1 (and a 400
+ * written) when malformed. */
+int api_limit(request_t *req, int fallback, int max);
+
+/* An optional int query parameter (a positive id): NULL when absent; on a
+ * malformed one writes 400 and sets *bad. The text is arena-owned. */
+const char *api_query_id(request_t *req, const char *name, int *bad);
+
+/* Checks req->body against rules; on errors answers 422 with the list and returns -1. */
+int api_validate(request_t *req, const struct field_rule *rules, size_t count, bool partial);
+
+/* req->body as compact JSON text (arena-owned), to pass to a statement. */
+const char *api_body_text(request_t *req);
+
+#endif

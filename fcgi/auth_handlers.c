@@ -1,0 +1,276 @@
+/*
+ * auth_handlers: sign-in, refresh, sign-out and "who am I".
+ *
+ * A sign-in answers the same 401 whether the account is missing, disabled
+ * or the password wrong, after the same Argon2id work. Failures are counted
+ * per account and per client address in the database (so every worker and
+ * every pool host sees them): from login-slow-after failures the next try
+ * must wait, doubling; at login-lock-after the account is locked for
+ * login-lock-time, and even the right password gets 429 until it ends.
+ *
+ * The refresh token is 32 random bytes in an HttpOnly, Secure,
+ * SameSite=Strict cookie scoped to /api/auth; only its SHA-256 is stored.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "password.h"
+#include "response.h"
+#include "session.h"
+
+#define REFRESH_COOKIE "portal_refresh"
+#define REFRESH_BYTES 32
+#define REFRESH_TEXT_LEN 43 /* base64url of 32 bytes, no padding */
+
+static const struct field_rule login_rules[] = {
+    {"username", FIELD_LINE, FIELD_REQUIRED, 1, 64, NULL},
+    {"password", FIELD_TEXT, FIELD_REQUIRED, 1, PASSWORD_MAX, NULL},
+};
+
+/* sha256(token) in hex, arena-owned. */
+static const char *refresh_hash_hex(request_t *req, const char *token)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)token, strlen(token));
+    char *hex = arena_alloc(req->arena, sizeof(digest) * 2 + 1);
+    if (hex != NULL)
+        sodium_bin2hex(hex, sizeof(digest) * 2 + 1, digest, sizeof(digest));
+    return hex;
+}
+
+/* A new refresh token (arena-owned text). */
+static const char *refresh_new(request_t *req)
+{
+    unsigned char raw[REFRESH_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    char *text = arena_alloc(req->arena, REFRESH_TEXT_LEN + 1);
+    if (text != NULL)
+        sodium_bin2base64(text, REFRESH_TEXT_LEN + 1, raw, sizeof(raw),
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return text;
+}
+
+static void refresh_cookie_set(request_t *req, const char *token)
+{
+    request_add_header(req,
+                       "Set-Cookie: " REFRESH_COOKIE "=%s; Path=/api/auth; Max-Age=%u; HttpOnly; "
+                       "Secure; SameSite=Strict",
+                       token, req->worker->config->refresh_ttl_ms / 1000);
+}
+
+static void refresh_cookie_clear(request_t *req)
+{
+    request_add_header(req, "Set-Cookie: " REFRESH_COOKIE
+                            "=; Path=/api/auth; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
+}
+
+/* The refresh cookie when it has the right shape, else NULL. */
+static const char *refresh_cookie(request_t *req)
+{
+    const char *token = request_cookie(req, REFRESH_COOKIE);
+    if (token == NULL || strlen(token) != REFRESH_TEXT_LEN)
+        return NULL;
+    for (const char *p = token; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return NULL;
+    return token;
+}
+
+/* Makes the access token for claims and sends the sign-in answer. */
+static void send_access_token(request_t *req, struct token_claims *claims)
+{
+    const config_t *config = req->worker->config;
+    struct token_rules rules = session_token_rules(config);
+    char *token = token_issue(config->keyring, &rules, claims, time(NULL));
+    if (token == NULL) {
+        req->log_detail = "token_issue failed";
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return;
+    }
+    json_t *body =
+        json_pack("{s:s,s:s,s:i,s:{s:I,s:s,s:s}}", "access_token", token, "token_type", "Bearer",
+                  "expires_in", (int)rules.ttl_s, "user", "id", (json_int_t)claims->user_id,
+                  "username", claims->username, "role", claims->role);
+    free(token);
+    if (body != NULL && claims->street_id > 0)
+        json_object_set_new(json_object_get(body, "user"), "street_id",
+                            json_integer(claims->street_id));
+    response_json(req, 200, body);
+}
+
+/* Claims from a row with the id at id_col and username, role and street
+ * from name_col onwards (the order both auth_login_lookup and auth_session use). */
+static void fill_claims(struct token_claims *claims, PGresult *res, int id_col, int name_col,
+                        int version)
+{
+    int role_col = name_col + 1, street_col = name_col + 2;
+    memset(claims, 0, sizeof(*claims));
+    claims->user_id = strtoll(PQgetvalue(res, 0, id_col), NULL, 10);
+    claims->version = version;
+    claims->street_id = strtoll(PQgetvalue(res, 0, street_col), NULL, 10);
+    snprintf(claims->username, sizeof(claims->username), "%s", PQgetvalue(res, 0, name_col));
+    snprintf(claims->role, sizeof(claims->role), "%s", PQgetvalue(res, 0, role_col));
+}
+
+static void login_refuse_wait(request_t *req, long long wait_ms, bool locked)
+{
+    long long seconds = (wait_ms + 999) / 1000;
+    request_add_header(req, "Retry-After: %lld", seconds);
+    req->log_detail = locked ? "sign-in locked" : "sign-in slowed";
+    response_problem(req, PROBLEM_TOO_MANY_REQUESTS,
+                     locked ? "too many failed sign-ins; try again later"
+                            : "too many failed sign-ins; wait before trying again",
+                     json_pack("{s:I,s:I}", "retry_after", (json_int_t)seconds, "retry_after_ms",
+                               (json_int_t)wait_ms));
+}
+
+static void login_count_failure(request_t *req, const char *username, const char *addr)
+{
+    const config_t *c = req->worker->config;
+    const char *values[] = {
+        username,
+        addr,
+        arena_printf(req->arena, "%u", c->login_lock_after),
+        arena_printf(req->arena, "%u", c->login_address_lock_after),
+        arena_printf(req->arena, "%u", c->login_lock_time_ms),
+        arena_printf(req->arena, "%u", c->login_slow_after),
+        arena_printf(req->arena, "%u", c->login_slow_delay_ms),
+    };
+    PGresult *res = api_query(req, SQL_AUTH_LOGIN_FAILED, 7, values);
+    if (res == NULL || api_commit(req) != 0)
+        return;
+    for (int i = 0; i < PQntuples(res); i++) {
+        logline_t line;
+        log_begin(&line, "warn", "login_locked");
+        log_str(&line, "key", PQgetvalue(res, i, 0));
+        log_int(&line, "failures", strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        log_str(&line, "until", PQgetvalue(res, i, 2));
+        log_str(&line, "request_id", req->request_id ? req->request_id : "");
+        log_end(&line);
+    }
+    req->log_detail = "wrong username or password";
+    response_problem(req, PROBLEM_UNAUTHORIZED, "wrong username or password", NULL);
+}
+
+void auth_login(request_t *req)
+{
+    if (api_validate(req, login_rules, 2, false) != 0)
+        return;
+    const char *username = json_string_value(json_object_get(req->body, "username"));
+    json_t *pw = json_object_get(req->body, "password");
+    const char *password = json_string_value(pw);
+    size_t password_len = json_string_length(pw);
+    const char *addr = req->remote_addr ? req->remote_addr : "unknown";
+
+    const char *gate_values[] = {username, addr};
+    PGresult *gate = api_query(req, SQL_AUTH_LOGIN_GATE, 2, gate_values);
+    if (gate == NULL)
+        return;
+    long long wait_ms = strtoll(PQgetvalue(gate, 0, 0), NULL, 10);
+    if (wait_ms > 0) {
+        login_refuse_wait(req, wait_ms, PQgetvalue(gate, 0, 1)[0] == 't');
+        return;
+    }
+    const char *lookup_values[] = {username};
+    PGresult *account = api_query(req, SQL_AUTH_LOGIN_LOOKUP, 1, lookup_values);
+    if (account == NULL)
+        return;
+    bool found = PQntuples(account) == 1;
+    bool good = password_verify(found ? PQgetvalue(account, 0, 1) : NULL, password, password_len);
+    if (!good || PQgetvalue(account, 0, 2)[0] == 't') { /* found, or good is false */
+        login_count_failure(req, username, addr);
+        return;
+    }
+    struct token_claims claims;
+    fill_claims(&claims, account, 0, 4, atoi(PQgetvalue(account, 0, 3)));
+    const char *refresh = refresh_new(req);
+    const char *issue_values[] = {
+        PQgetvalue(account, 0, 0),
+        refresh_hash_hex(req, refresh),
+        arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
+    };
+    const char *name_values[] = {username};
+    if (api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, 1, name_values) == NULL ||
+        api_query(req, SQL_AUTH_REFRESH_ISSUE, 3, issue_values) == NULL || api_commit(req) != 0)
+        return;
+    req->user.user_id = claims.user_id;
+    req->user.username = arena_strdup(req->arena, claims.username);
+    refresh_cookie_set(req, refresh);
+    send_access_token(req, &claims);
+}
+
+void auth_refresh(request_t *req)
+{
+    const char *token = refresh_cookie(req);
+    if (token == NULL) {
+        req->log_detail = "no refresh cookie";
+        response_problem(req, PROBLEM_UNAUTHORIZED, "sign in again", NULL);
+        return;
+    }
+    const char *next = refresh_new(req);
+    const char *values[] = {
+        refresh_hash_hex(req, token),
+        refresh_hash_hex(req, next),
+        arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
+    };
+    PGresult *res = api_query(req, SQL_AUTH_REFRESH_ROTATE, 3, values);
+    if (res == NULL)
+        return;
+    const char *outcome = PQgetvalue(res, 0, 0);
+    if (strcmp(outcome, "ok") != 0) {
+        if (api_commit(req) != 0) /* a revoked family must stay revoked */
+            return;
+        if (strcmp(outcome, "reused") == 0) {
+            logline_t line;
+            log_begin(&line, "warn", "refresh_reused");
+            log_str(&line, "user_id", PQgetvalue(res, 0, 1));
+            log_str(&line, "request_id", req->request_id ? req->request_id : "");
+            log_end(&line);
+        }
+        refresh_cookie_clear(req);
+        req->log_detail = arena_printf(req->arena, "refresh token %s", outcome);
+        response_problem(req, PROBLEM_UNAUTHORIZED, "sign in again", NULL);
+        return;
+    }
+    const char *subject_values[] = {PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2)};
+    PGresult *subject = api_query(req, SQL_AUTH_TOKEN_SUBJECT, 2, subject_values);
+    if (subject == NULL)
+        return;
+    if (PQntuples(subject) != 1) {
+        refresh_cookie_clear(req);
+        response_problem(req, PROBLEM_UNAUTHORIZED, "sign in again", NULL);
+        return;
+    }
+    if (api_commit(req) != 0)
+        return;
+    struct token_claims claims;
+    fill_claims(&claims, subject, 0, 1, atoi(PQgetvalue(res, 0, 2)));
+    refresh_cookie_set(req, next);
+    send_access_token(req, &claims);
+}
+
+void auth_logout(request_t *req)
+{
+    const char *token = refresh_cookie(req);
+    if (token != NULL) {
+        const char *values[] = {refresh_hash_hex(req, token)};
+        if (api_query(req, SQL_AUTH_REFRESH_REVOKE, 1, values) == NULL || api_commit(req) != 0)
+            return;
+    }
+    refresh_cookie_clear(req);
+    response_send(req, 204, "application/json", "", 0, NULL);
+}
+
+void auth_me(request_t *req)
+{
+    PGresult *res = api_query(req, SQL_ME, 0, NULL);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}

@@ -1,0 +1,114 @@
+/*
+ * places: streets and communities. Every staff member reads them (an editor
+ * only its own street's communities: the handler narrows the query, and
+ * row-level security would hide the rest anyway); only the district admin
+ * changes them, and every change lands in the audit trail.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "response.h"
+
+static const struct field_rule street_rules[] = {
+    {"name", FIELD_LINE, FIELD_REQUIRED, 1, 100, NULL},
+};
+
+static const struct field_rule community_rules[] = {
+    {"street_id", FIELD_INT, FIELD_REQUIRED, 1, INT64_MAX, NULL},
+    {"name", FIELD_LINE, FIELD_REQUIRED, 1, 100, NULL},
+    {"committee_elected_on", FIELD_DATE, FIELD_NULLABLE, 0, 0, NULL},
+    {"committee_size", FIELD_INT, FIELD_NULLABLE, 1, 99, NULL},
+    {"secretary_name", FIELD_LINE, FIELD_NULLABLE, 1, 50, NULL},
+    {"secretary_post", FIELD_LINE, FIELD_NULLABLE, 1, 100, NULL},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The editor's street as a statement parameter; NULL for district roles. */
+static const char *street_scope(request_t *req)
+{
+    if (strcmp(req->user.role, "editor") != 0)
+        return NULL;
+    return arena_printf(req->arena, "%lld", (long long)req->user.street_id);
+}
+
+void streets_list(request_t *req)
+{
+    PGresult *res = api_query(req, SQL_STREETS_LIST, 0, NULL);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}
+
+void streets_get(request_t *req)
+{
+    const char *values[] = {api_param_text(req, "id")};
+    PGresult *res = api_query(req, SQL_STREETS_GET, 1, values);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}
+
+void streets_create(request_t *req)
+{
+    if (api_validate(req, street_rules, COUNT(street_rules), false) != 0)
+        return;
+    const char *values[] = {api_body_text(req)};
+    PGresult *res = api_query(req, SQL_STREETS_CREATE, 1, values);
+    if (res != NULL)
+        api_send_written(req, 201, res, SQL_STREETS_GET, 1, "/api/streets");
+}
+
+void streets_update(request_t *req)
+{
+    if (api_validate(req, street_rules, COUNT(street_rules), true) != 0)
+        return;
+    const char *values[] = {api_param_text(req, "id"), api_body_text(req)};
+    PGresult *res = api_query(req, SQL_STREETS_UPDATE, 2, values);
+    if (res != NULL)
+        api_send_written(req, 200, res, SQL_STREETS_GET, 1, NULL);
+}
+
+void communities_list(request_t *req)
+{
+    int bad = 0;
+    const char *street = api_query_id(req, "street_id", &bad);
+    if (bad)
+        return;
+    const char *scope = street_scope(req);
+    if (scope != NULL && street != NULL && strcmp(scope, street) != 0) {
+        response_send(req, 200, "application/json", "[]", 2, NULL); /* nothing of theirs there */
+        return;
+    }
+    const char *values[] = {scope ? scope : street};
+    PGresult *res = api_query(req, SQL_COMMUNITIES_LIST, 1, values);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}
+
+void communities_get(request_t *req)
+{
+    const char *values[] = {api_param_text(req, "id"), street_scope(req)};
+    PGresult *res = api_query(req, SQL_COMMUNITIES_GET, 2, values);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}
+
+void communities_create(request_t *req)
+{
+    if (api_validate(req, community_rules, COUNT(community_rules), false) != 0)
+        return;
+    const char *values[] = {api_body_text(req)};
+    PGresult *res = api_query(req, SQL_COMMUNITIES_CREATE, 1, values);
+    if (res != NULL)
+        api_send_written(req, 201, res, SQL_COMMUNITIES_GET, 2, "/api/communities");
+}
+
+void communities_update(request_t *req)
+{
+    if (api_validate(req, community_rules, COUNT(community_rules), true) != 0)
+        return;
+    const char *values[] = {api_param_text(req, "id"), api_body_text(req)};
+    PGresult *res = api_query(req, SQL_COMMUNITIES_UPDATE, 2, values);
+    if (res != NULL)
+        api_send_written(req, 200, res, SQL_COMMUNITIES_GET, 2, NULL);
+}

@@ -1,0 +1,26 @@
+/*
+ * session: who is calling a staff route. The bearer token is checked first
+ * (no database work for a forged one), then the account is read in the
+ * request's transaction, which also sets the transaction's identity for
+ * row-level security. A disabled account, or one whose role, street or
+ * password changed since the token was made, is refused on its next
+ * request, not at the token's expiry.
+ */
+#ifndef PORTAL_SESSION_H
+#define PORTAL_SESSION_H
+
+#include "request.h"
+#include "token.h"
+
+/* The token rules from the worker's settings. */
+struct token_rules session_token_rules(const config_t *config);
+
+/* Checks the Authorization header; on failure answers 401 and returns -1. */
+int session_check_token(request_t *req, struct token_claims *claims);
+
+/* In the open transaction: loads the account behind claims into req->user
+ * and sets the transaction's identity. Answers 401 (account gone, disabled
+ * or changed), 403 (role not in roles) or 503, and returns -1 on failure. */
+int session_load(request_t *req, const struct token_claims *claims, unsigned roles);
+
+#endif
