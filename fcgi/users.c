@@ -136,8 +136,19 @@ void users_update(request_t *req)
     const char *hash = take_password(req, &failed);
     if (failed)
         return;
-    const char *values[] = {api_param_text(req, "id"), api_body_text(req), hash};
-    PGresult *res = api_query(req, SQL_USERS_UPDATE, 3, values);
+    const char *id = api_param_text(req, "id");
+    if (hash != NULL) {
+        const char *pw_values[] = {id, hash};
+        PGresult *set = api_query(req, SQL_USERS_SET_PASSWORD, 2, pw_values);
+        if (set == NULL)
+            return;
+        if (PQntuples(set) != 1) {
+            response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+            return;
+        }
+    }
+    const char *values[] = {id, api_body_text(req)};
+    PGresult *res = api_query(req, SQL_USERS_UPDATE, 2, values);
     if (res != NULL)
         api_send_written(req, 200, res, SQL_USERS_GET, 1, NULL);
 }

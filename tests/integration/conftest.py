@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 
+import psycopg2
 import pytest
 import requests
 
@@ -153,3 +154,70 @@ def assert_problem(resp, status, type_slug=None):
     if type_slug:
         assert body["type"] == f"/problems/{type_slug}", body
     return body
+
+
+# ---- accounts -----------------------------------------------------------
+DEMO_PASSWORD = "portal-demo"
+DEMO_USERS = ("shajing", "yanluo", "reviewer", "admin")
+
+
+def login(stack, username, password=DEMO_PASSWORD):
+    return requests.post(stack.url + "/api/auth/login",
+                         json={"username": username, "password": password}, timeout=10)
+
+
+def token_for(stack, username, password=DEMO_PASSWORD):
+    r = login(stack, username, password)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+@pytest.fixture(scope="session")
+def tokens(stack):
+    """An access token per demo account (valid for the whole session)."""
+    return {name: token_for(stack, name) for name in DEMO_USERS}
+
+
+def api(stack, method, path, token=None, **kw):
+    headers = kw.pop("headers", {})
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return requests.request(method, stack.url + path, headers=headers, timeout=10, **kw)
+
+
+def superuser(stack):
+    conn = psycopg2.connect(stack.dsn("postgres"))
+    conn.autocommit = True
+    return conn
+
+
+SNAPSHOT_TABLES = ("districts", "streets", "communities", "staff_users", "audit_log",
+                   "refresh_tokens", "login_throttle")
+
+
+def db_snapshot(stack, tables=SNAPSHOT_TABLES):
+    """Every row of the given tables, as the superuser sees them, to show that
+    a refused request changed nothing."""
+    conn = superuser(stack)
+    cur = conn.cursor()
+    snap = {}
+    for t in tables:
+        cur.execute(f"SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1")
+        snap[t] = [r[0] for r in cur.fetchall()]
+    conn.close()
+    return snap
+
+
+_made = [0]
+
+
+def make_user(stack, admin_token, role="editor", street_id=None, password="a-long-password-1"):
+    """A fresh staff account made through the admin API; returns (id, username, password)."""
+    _made[0] += 1
+    name = f"t{os.getpid()}-{_made[0]}-{role}"[:32]
+    body = {"username": name, "display_name": name, "role": role, "password": password}
+    if role == "editor":
+        body["street_id"] = street_id
+    r = api(stack, "POST", "/api/users", admin_token, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"], name, password

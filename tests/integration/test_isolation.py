@@ -1,0 +1,237 @@
+"""Tenancy, twice: issue 3's role x object matrix through the API, and the
+same isolation with the handlers bypassed (SQL as the application role)."""
+import psycopg2
+import pytest
+
+from conftest import api, assert_problem, db_snapshot, superuser
+
+MISSING = 999999
+
+
+@pytest.fixture(scope="module")
+def world(stack):
+    conn = superuser(stack)
+    cur = conn.cursor()
+    cur.execute("SELECT c.id, c.street_id FROM communities c WHERE c.name = '大王山社区'")
+    a_comm, a_street = cur.fetchone()
+    cur.execute("SELECT c.id, c.street_id FROM communities c WHERE c.name = '塘下涌社区'")
+    b_comm, b_street = cur.fetchone()
+    cur.execute("SELECT id FROM staff_users WHERE username = 'shajing'")
+    a_user = cur.fetchone()[0]
+    cur.execute("SELECT id FROM staff_users WHERE username = 'yanluo'")
+    b_user = cur.fetchone()[0]
+    conn.close()
+    return {"comm": {"A": a_comm, "B": b_comm, "missing": MISSING},
+            "user": {"A": a_user, "B": b_user, "missing": MISSING},
+            "street": {"A": a_street, "B": b_street, "missing": MISSING}}
+
+
+ROLES = ("editor_a", "editor_b", "reviewer", "admin", "none")
+LOGIN = {"editor_a": "shajing", "editor_b": "yanluo", "reviewer": "reviewer", "admin": "admin"}
+
+
+def expect_read_community(role, obj):
+    if role == "none":
+        return 401
+    if obj == "missing":
+        return 404
+    if role == "editor_a":
+        return 200 if obj == "A" else 404
+    if role == "editor_b":
+        return 200 if obj == "B" else 404
+    return 200
+
+
+def admin_only(ok):
+    def rule(role, obj):
+        if role == "none":
+            return 401
+        if role != "admin":
+            return 403
+        return 404 if obj == "missing" else ok
+    return rule
+
+
+def staff_read(role, obj):
+    if role == "none":
+        return 401
+    return 404 if obj == "missing" else 200
+
+
+# (method, path template, kind of object, body, expected(role, object))
+MATRIX = [
+    ("GET", "/api/communities/{id}", "comm", None, expect_read_community),
+    ("PATCH", "/api/communities/{id}", "comm", {"committee_size": 9}, admin_only(200)),
+    ("GET", "/api/streets/{id}", "street", None, staff_read),
+    ("PATCH", "/api/streets/{id}", "street", {"name": "__NAME__"}, admin_only(200)),
+    ("GET", "/api/users/{id}", "user", None, admin_only(200)),
+    ("PATCH", "/api/users/{id}", "user", {"display_name": "__NAME__"}, admin_only(200)),
+]
+
+COLLECTION = [
+    ("GET", "/api/me", None, {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/api/communities", None,
+     {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/api/streets", None, {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/api/users", None, {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 200}),
+    ("GET", "/api/audit", None, {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 200}),
+    ("POST", "/api/communities", {"street_id": "__B__", "name": "__NEW__"},
+     {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 201}),
+    ("POST", "/api/streets", {"name": "__NEW__"},
+     {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 201}),
+    ("POST", "/api/users", {"username": "__NEW__", "display_name": "x", "role": "reviewer",
+                            "password": "a-long-password-2"},
+     {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 201}),
+]
+
+
+def current_name(stack, kind, ident):
+    conn = superuser(stack)
+    cur = conn.cursor()
+    if kind == "street":
+        cur.execute("SELECT name FROM streets WHERE id = %s", (ident,))
+    else:
+        cur.execute("SELECT display_name FROM staff_users WHERE id = %s", (ident,))
+    row = cur.fetchone()
+    conn.close()
+    return row[0] if row else "nothing"
+
+
+def test_every_staff_endpoint_by_role_and_object(stack, tokens, world):
+    tok = {role: tokens.get(LOGIN.get(role)) for role in ROLES}
+    failures = []
+    serial = [0]
+    for method, template, kind, body, rule in MATRIX:
+        for obj in ("A", "B", "missing"):
+            ident = world[kind][obj]
+            for role in ROLES:
+                want = rule(role, obj)
+                sent = None
+                if body is not None:
+                    sent = {k: (current_name(stack, kind, ident) if v == "__NAME__" else v)
+                            for k, v in body.items()}
+                before = db_snapshot(stack) if want >= 400 else None
+                r = api(stack, method, template.format(id=ident), tok[role], json=sent)
+                if r.status_code != want:
+                    failures.append(f"{role} {method} {template} [{obj}]: {r.status_code} != {want}")
+                    continue
+                if want >= 400:
+                    assert_problem(r, want)
+                    if method != "GET":
+                        assert db_snapshot(stack) == before, f"{role} {method} {template} [{obj}]"
+    for method, path, body, expected in COLLECTION:
+        for role in ROLES:
+            want = 401 if role == "none" else expected[role]
+            sent = None
+            if body is not None:
+                serial[0] += 1
+                sent = {k: (world["street"]["B"] if v == "__B__"
+                            else f"m{serial[0]}-{role}".replace("_", "-") if v == "__NEW__" else v)
+                        for k, v in body.items()}
+            before = db_snapshot(stack) if want >= 400 else None
+            r = api(stack, method, path, tok[role], json=sent)
+            if r.status_code != want:
+                failures.append(f"{role} {method} {path}: {r.status_code} != {want} {r.text[:200]}")
+                continue
+            if want >= 400 and method != "GET":
+                assert db_snapshot(stack) == before, f"{role} {method} {path}"
+    assert not failures, "\n".join(failures)
+
+
+def test_an_editor_lists_only_its_own_street(stack, tokens, world):
+    for role, street in (("shajing", "A"), ("yanluo", "B")):
+        rows = api(stack, "GET", "/api/communities", tokens[role]).json()
+        assert rows and {c["street_id"] for c in rows} == {world["street"][street]}
+        # asking for the other street's communities by filter gives nothing, not an error
+        other = "B" if street == "A" else "A"
+        r = api(stack, "GET", f"/api/communities?street_id={world['street'][other]}", tokens[role])
+        assert r.status_code == 200 and r.json() == []
+    everything = api(stack, "GET", "/api/communities", tokens["reviewer"]).json()
+    assert len({c["street_id"] for c in everything}) == 10
+
+
+def test_another_streets_object_is_indistinguishable_from_a_missing_one(stack, tokens, world):
+    other = api(stack, "GET", f"/api/communities/{world['comm']['B']}", tokens["shajing"])
+    missing = api(stack, "GET", f"/api/communities/{MISSING}", tokens["shajing"])
+    assert other.status_code == missing.status_code == 404
+    a, b = other.json(), missing.json()
+    del a["request_id"], b["request_id"]
+    assert a == b
+    assert {k.lower() for k in other.headers} == {k.lower() for k in missing.headers}
+
+
+def app_conn(stack, role=None, street=None, user=None):
+    conn = psycopg2.connect(stack.dsn("portal_app"))
+    cur = conn.cursor()
+    cur.execute("SELECT set_config('portal.role', %s, true), set_config('portal.street_id', %s, true),"
+                " set_config('portal.user_id', %s, true)",
+                (role or "", str(street or ""), str(user or "")))
+    return conn, cur
+
+
+def test_the_database_alone_keeps_streets_apart(stack, world):
+    before = db_snapshot(stack)
+    a, b = world["street"]["A"], world["street"]["B"]
+    conn, cur = app_conn(stack, "editor", a, world["user"]["A"])
+    cur.execute("SELECT DISTINCT street_id FROM communities")
+    assert [r[0] for r in cur.fetchall()] == [a]
+    cur.execute("SELECT count(*) FROM community_docs WHERE street_id = %s", (b,))
+    assert cur.fetchone()[0] == 0
+    cur.execute("UPDATE communities SET name = name || 'x' WHERE street_id = %s", (b,))
+    assert cur.rowcount == 0
+    cur.execute("SELECT id, username FROM staff_users")
+    assert cur.fetchall() == [(world["user"]["A"], "shajing")]  # only itself
+    cur.execute("UPDATE staff_users SET disabled = true WHERE id = %s", (world["user"]["B"],))
+    assert cur.rowcount == 0
+    cur.execute("SELECT count(*) FROM audit_log")
+    assert cur.fetchone()[0] == 0
+    for sql, args in (
+        ("INSERT INTO communities (street_id, name) VALUES (%s, 'x')", (b,)),
+        ("INSERT INTO communities (street_id, name) VALUES (%s, 'x')", (a,)),  # editors add none
+        ("UPDATE streets SET name = 'x' WHERE id = %s", (a,)),  # no row visible to change: 0 rows
+    ):
+        try:
+            cur.execute("SAVEPOINT s")
+            cur.execute(sql, args)
+            assert cur.rowcount == 0, sql
+        except psycopg2.errors.InsufficientPrivilege:
+            cur.execute("ROLLBACK TO SAVEPOINT s")
+    for sql in ("SELECT password_hash FROM staff_users", "SELECT * FROM refresh_tokens",
+                "SELECT * FROM login_throttle", "INSERT INTO audit_log (actor, entity, entity_id,"
+                " action, changes) VALUES ('x', 'x', 1, 'create', '{}')",
+                "DELETE FROM communities"):
+        cur.execute("SAVEPOINT s")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute(sql)
+        cur.execute("ROLLBACK TO SAVEPOINT s")
+    conn.rollback()
+    conn.close()
+    # with no settings at all (the public), no account is visible
+    conn, cur = app_conn(stack)
+    cur.execute("SELECT count(*) FROM staff_users")
+    assert cur.fetchone()[0] == 0
+    conn.rollback()
+    conn.close()
+    assert db_snapshot(stack) == before
+
+
+def test_settings_do_not_outlive_their_transaction(stack, world):
+    conn, cur = app_conn(stack, "admin")
+    cur.execute("SELECT count(*) FROM staff_users")
+    assert cur.fetchone()[0] >= 4
+    conn.commit()
+    cur.execute("SELECT count(*) FROM staff_users")
+    assert cur.fetchone()[0] == 0
+    conn.close()
+
+
+def test_admin_changes_are_audited_with_who_and_what(stack, tokens, world):
+    comm = world["comm"]["B"]
+    r = api(stack, "PATCH", f"/api/communities/{comm}", tokens["admin"],
+            json={"secretary_post": "社区党委书记"})
+    assert r.status_code == 200 and r.json()["secretary_post"] == "社区党委书记"
+    log = api(stack, "GET", f"/api/audit?entity=communities&entity_id={comm}&limit=1",
+              tokens["admin"]).json()
+    assert log[0]["actor"] == "admin" and log[0]["action"] == "update"
+    assert log[0]["changes"]["secretary_post"][1] == "社区党委书记"
+    assert log[0]["request_id"] == r.headers["X-Request-Id"]
