@@ -131,6 +131,24 @@ static void login_refuse_wait(request_t *req, long long wait_ms, bool locked)
                                (json_int_t)wait_ms));
 }
 
+/* Logs the rows of auth_login_failed or auth_login_succeeded: (event
+ * "locked" or "lock_ended", key "user:<name>" or "addr:<ip>", failures,
+ * the lock's end). */
+static void log_lock_events(const request_t *req, PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        bool locked = strcmp(PQgetvalue(res, i, 0), "locked") == 0;
+        logline_t line;
+        log_begin(&line, locked ? "warn" : "info", locked ? "login_locked" : "login_lock_ended");
+        log_str(&line, "key", PQgetvalue(res, i, 1));
+        if (locked)
+            log_int(&line, "failures", strtoll(PQgetvalue(res, i, 2), NULL, 10));
+        log_str(&line, locked ? "until" : "ended_at", PQgetvalue(res, i, 3));
+        log_str(&line, "request_id", req->request_id ? req->request_id : "");
+        log_end(&line);
+    }
+}
+
 static void login_count_failure(request_t *req, const char *username, const char *addr)
 {
     const config_t *c = req->worker->config;
@@ -146,15 +164,7 @@ static void login_count_failure(request_t *req, const char *username, const char
     PGresult *res = api_query(req, SQL_AUTH_LOGIN_FAILED, 7, values);
     if (res == NULL || api_commit(req) != 0)
         return;
-    for (int i = 0; i < PQntuples(res); i++) {
-        logline_t line;
-        log_begin(&line, "warn", "login_locked");
-        log_str(&line, "key", PQgetvalue(res, i, 0));
-        log_int(&line, "failures", strtoll(PQgetvalue(res, i, 1), NULL, 10));
-        log_str(&line, "until", PQgetvalue(res, i, 2));
-        log_str(&line, "request_id", req->request_id ? req->request_id : "");
-        log_end(&line);
-    }
+    log_lock_events(req, res);
     req->log_detail = "wrong username or password";
     response_problem(req, PROBLEM_UNAUTHORIZED, "wrong username or password", NULL);
 }
@@ -197,9 +207,11 @@ void auth_login(request_t *req)
         arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
     };
     const char *name_values[] = {username};
-    if (api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, 1, name_values) == NULL ||
-        api_query(req, SQL_AUTH_REFRESH_ISSUE, 3, issue_values) == NULL || api_commit(req) != 0)
+    PGresult *cleared = api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, 1, name_values);
+    if (cleared == NULL || api_query(req, SQL_AUTH_REFRESH_ISSUE, 3, issue_values) == NULL ||
+        api_commit(req) != 0)
         return;
+    log_lock_events(req, cleared);
     req->user.user_id = claims.user_id;
     req->user.username = arena_strdup(req->arena, claims.username);
     refresh_cookie_set(req, refresh);

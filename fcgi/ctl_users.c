@@ -1,6 +1,7 @@
 /* ctl_users: staff accounts from the command line. See ctl_users.h. */
 #include "ctl_users.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,20 +58,36 @@ static int new_password_hash(char out[crypto_pwhash_STRBYTES])
     return rc;
 }
 
-/* Runs statement in a transaction as the admin command line; prints what
- * it changed. Returns an exit status. */
-static int run_change(PGconn *conn, int statement, int nparams, const char *const *values,
-                      const char *username, const char *done)
+/* Opens a transaction acting as the district admin, after checking that the
+ * connection is the schema's owner. Says why not and returns -1 otherwise. */
+static int begin_as_admin(PGconn *conn)
 {
     char err[1024];
     PGresult *res = ctl_run(conn, CTL_BEGIN, 0, NULL, err, sizeof(err));
     PQclear(res);
     if (res == NULL || (res = ctl_run(conn, CTL_IDENTITY, 0, NULL, err, sizeof(err))) == NULL) {
         fprintf(stderr, "portalctl: %s\n", err);
-        return 1;
+        return -1;
     }
+    int owner = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    if (!owner)
+        fprintf(stderr,
+                "portalctl: connected as %s, which does not own the schema: use the owner's "
+                "database URL (PORTAL_OWNER_DATABASE_URL)\n",
+                PQntuples(res) == 1 ? PQgetvalue(res, 0, 3) : "?");
     PQclear(res);
-    res = ctl_run(conn, statement, nparams, values, err, sizeof(err));
+    return owner ? 0 : -1;
+}
+
+/* Runs statement in a transaction as the admin command line; prints what
+ * it changed, or missing when it changed no row. Returns an exit status. */
+static int run_change(PGconn *conn, int statement, int nparams, const char *const *values,
+                      const char *username, const char *done, const char *missing)
+{
+    char err[1024];
+    if (begin_as_admin(conn) != 0)
+        return 1;
+    PGresult *res = ctl_run(conn, statement, nparams, values, err, sizeof(err));
     if (res == NULL) {
         fprintf(stderr, "portalctl: %s\n", err);
         return 1;
@@ -78,7 +95,7 @@ static int run_change(PGconn *conn, int statement, int nparams, const char *cons
     int rows = PQntuples(res);
     PQclear(res);
     if (rows != 1) {
-        fprintf(stderr, "portalctl: no account called %s\n", username);
+        fprintf(stderr, "portalctl: %s\n", missing);
         return 1;
     }
     res = ctl_run(conn, CTL_COMMIT, 0, NULL, err, sizeof(err));
@@ -110,22 +127,37 @@ static int user_add(PGconn *conn, int argc, char **argv)
                         "[--street NAME|ID] [--name DISPLAY-NAME]  (password on stdin)\n");
         return 2;
     }
+    /* the table's constraints say the same; saying it here says it clearly */
+    bool editor = strcmp(role, "editor") == 0;
+    if (!editor && strcmp(role, "reviewer") != 0 && strcmp(role, "admin") != 0) {
+        fprintf(stderr, "portalctl: the role must be editor, reviewer or admin\n");
+        return 2;
+    }
+    if (editor != (street[0] != '\0')) {
+        fprintf(stderr, editor ? "portalctl: an editor needs --street NAME|ID\n"
+                               : "portalctl: only editors belong to a street (drop --street)\n");
+        return 2;
+    }
     char hash[crypto_pwhash_STRBYTES];
     if (new_password_hash(hash) != 0)
         return 1;
     const char *values[] = {username, name ? name : username, role, street, hash};
-    return run_change(conn, CTL_USER_ADD, 5, values, username, "added");
+    char missing[256];
+    snprintf(missing, sizeof(missing), "no street called %s", street);
+    return run_change(conn, CTL_USER_ADD, 5, values, username, "added", missing);
+}
+
+static void no_account(char *out, size_t len, const char *username)
+{
+    snprintf(out, len, "no account called %s", username);
 }
 
 static int user_list(PGconn *conn)
 {
     char err[1024];
-    PGresult *res = ctl_run(conn, CTL_BEGIN, 0, NULL, err, sizeof(err));
-    PQclear(res);
-    if (res != NULL && (res = ctl_run(conn, CTL_IDENTITY, 0, NULL, err, sizeof(err))) != NULL) {
-        PQclear(res);
-        res = ctl_run(conn, CTL_USER_LIST, 0, NULL, err, sizeof(err));
-    }
+    if (begin_as_admin(conn) != 0)
+        return 1;
+    PGresult *res = ctl_run(conn, CTL_USER_LIST, 0, NULL, err, sizeof(err));
     if (res == NULL) {
         fprintf(stderr, "portalctl: %s\n", err);
         return 1;
@@ -146,20 +178,24 @@ int ctl_users(PGconn *conn, int argc, char **argv)
         return user_add(conn, argc, argv);
     if (argc == 1 && strcmp(argv[0], "list") == 0)
         return user_list(conn);
+    char missing[256];
+    if (argc == 2)
+        no_account(missing, sizeof(missing), argv[1]);
     if (argc == 2 && strcmp(argv[0], "disable") == 0) {
         const char *values[] = {argv[1]};
-        return run_change(conn, CTL_USER_DISABLE, 1, values, argv[1], "disabled");
+        return run_change(conn, CTL_USER_DISABLE, 1, values, argv[1], "disabled", missing);
     }
     if (argc == 2 && strcmp(argv[0], "enable") == 0) {
         const char *values[] = {argv[1]};
-        return run_change(conn, CTL_USER_ENABLE, 1, values, argv[1], "enabled");
+        return run_change(conn, CTL_USER_ENABLE, 1, values, argv[1], "enabled", missing);
     }
     if (argc == 2 && strcmp(argv[0], "passwd") == 0) {
         char hash[crypto_pwhash_STRBYTES];
         if (new_password_hash(hash) != 0)
             return 1;
         const char *values[] = {argv[1], hash};
-        return run_change(conn, CTL_USER_PASSWD, 2, values, argv[1], "new password set for");
+        return run_change(conn, CTL_USER_PASSWD, 2, values, argv[1], "new password set for",
+                          missing);
     }
     fprintf(stderr, "usage: portalctl user add|list|disable|enable|passwd ...\n");
     return 2;

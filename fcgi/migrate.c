@@ -47,7 +47,19 @@ PGresult *ctl_run(PGconn *conn, int statement, int nparams, const char *const *v
         PQexecParams(conn, ctl_files[statement].text, nparams, NULL, values, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "%s: %s", ctl_files[statement].name, PQerrorMessage(conn));
+        /* one line: the server's message and its detail ("Key (username)=(x)
+         * already exists."), or libpq's own when there is no result */
+        const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (detail == NULL && state != NULL && strcmp(state, "23505") == 0)
+            detail = "it already exists"; /* the server hides the key under row security */
+        if (primary != NULL)
+            snprintf(err, errlen, "%s: %s%s%s%s", ctl_files[statement].name, primary,
+                     detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+        else
+            snprintf(err, errlen, "%s: %s", ctl_files[statement].name, PQerrorMessage(conn));
+        err[strcspn(err, "\n")] = '\0';
         PQclear(res);
         return NULL;
     }

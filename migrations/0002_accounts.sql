@@ -236,23 +236,33 @@ $$;
 -- Counts a failed sign-in against the account and the address. From
 -- slow_after failures on, the next attempt must wait slow_ms, doubling; at
 -- lock_after (addr_lock_after for an address) the key is locked for
--- lock_ms. Failures older than lock_ms are forgotten. Returns the keys this
--- failure locked, for the log.
+-- lock_ms. Failures older than lock_ms are forgotten. Returns, for the log,
+-- the keys whose lock this failure found ended ('lock_ended') and the keys it
+-- locked ('locked').
 CREATE FUNCTION auth_login_failed(p_username text, p_addr text, lock_after integer,
                                   addr_lock_after integer, lock_ms bigint, slow_after integer,
                                   slow_ms bigint)
-    RETURNS TABLE (key text, failures integer, locked_until timestamptz)
+    RETURNS TABLE (event text, key text, failures integer, locked_until timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     k text;
     limit_at integer;
     n integer;
+    prev_lock timestamptz;
 BEGIN
     DELETE FROM login_throttle t
      WHERE t.last_failure_at < now() - make_interval(secs => greatest(lock_ms, 86400000) / 1000.0)
        AND coalesce(t.locked_until, '-infinity') < now();
     FOREACH k IN ARRAY ARRAY['user:' || lower(left(p_username, 64)), 'addr:' || p_addr] LOOP
         limit_at := CASE WHEN k LIKE 'user:%' THEN lock_after ELSE addr_lock_after END;
+        SELECT t.locked_until INTO prev_lock FROM login_throttle t WHERE t.key = k FOR UPDATE;
+        IF prev_lock IS NOT NULL AND prev_lock <= now() THEN
+            event := 'lock_ended';
+            key := k;
+            failures := 0;
+            locked_until := prev_lock;
+            RETURN NEXT;
+        END IF;
         INSERT INTO login_throttle AS t (key, failures, last_failure_at)
         VALUES (k, 1, now())
         ON CONFLICT ON CONSTRAINT login_throttle_pkey DO UPDATE
@@ -266,6 +276,7 @@ BEGIN
                SET locked_until = now() + make_interval(secs => lock_ms / 1000.0),
                    next_attempt_at = NULL
              WHERE t.key = k;
+            event := 'locked';
             key := k;
             failures := n;
             locked_until := now() + make_interval(secs => lock_ms / 1000.0);
@@ -280,11 +291,15 @@ BEGIN
     END LOOP;
 END $$;
 
--- A good sign-in clears the account's failures (not the address's).
+-- A good sign-in clears the account's failures (not the address's), and
+-- returns the account's lock if it had one that has now ended, for the log.
 CREATE FUNCTION auth_login_succeeded(p_username text)
-    RETURNS void
+    RETURNS TABLE (key text, locked_until timestamptz)
     LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    DELETE FROM login_throttle WHERE key = 'user:' || lower(p_username)
+    WITH cleared AS (
+        DELETE FROM login_throttle t WHERE t.key = 'user:' || lower(p_username)
+        RETURNING t.key, t.locked_until)
+    SELECT key, locked_until FROM cleared WHERE locked_until IS NOT NULL
 $$;
 
 -- The signed-in user as the token's subject and version say, or no row

@@ -284,6 +284,8 @@ def test_eleventh_wrong_password_is_429_and_the_right_one_waits_for_the_lock_to_
     assert len(locked) == 1 and locked[0]["failures"] == 10
     time.sleep(right.json()["retry_after_ms"] / 1000 + 0.1)
     assert login(stack, name, pw).status_code == 200  # the lock ended (4 s in tests)
+    ended = [e for e in log_events(stack, "login_lock_ended") if e["key"] == f"user:{name}"]
+    assert len(ended) == 1 and ended[0]["ended_at"] == locked[0]["until"]
 
 
 def test_slowing_starts_after_five_failures(stack, pool, tokens):
