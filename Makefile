@@ -33,7 +33,7 @@ GEN = $(BUILD)/gen/sql_catalog.c $(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/migrati
 # the service without its main(): shared by portald and the unit tests
 CORE = arena strbuf utf8 log config scoreboard route problem request response db \
        listen worker pool migrate health metrics_handler routes keyring token password \
-       validate api session auth_handlers places users
+       validate api session auth_handlers places users image cases photos editions
 CORE_OBJS = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(CORE))) \
             $(BUILD)/obj/sql_catalog.o $(BUILD)/obj/migrations_catalog.o $(BUILD)/obj/ctl_catalog.o
 

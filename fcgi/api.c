@@ -50,6 +50,18 @@ PGresult *api_query(request_t *req, int statement, int nparams, const char *cons
     return res;
 }
 
+PGresult *api_query_binary(request_t *req, int statement, int nparams, const char *const *values,
+                           const int *lengths, const int *formats)
+{
+    PGresult *res =
+        db_query_binary(req->worker->db, req->arena, statement, nparams, values, lengths, formats);
+    if (res == NULL || !db_ok(res)) {
+        api_fail(req, res);
+        return NULL;
+    }
+    return res;
+}
+
 int api_commit(request_t *req)
 {
     if (db_commit(req->worker->db, req->arena) != 0) {
@@ -157,4 +169,49 @@ void api_send_written(request_t *req, int status, PGresult *written, int get_sta
     if (location_prefix != NULL)
         request_add_header(req, "Location: %s/%s", location_prefix, id);
     api_commit_and_send(req, status, doc);
+}
+
+const char *api_street_scope(request_t *req)
+{
+    if (req->user.role == NULL || strcmp(req->user.role, "editor") != 0)
+        return NULL;
+    return arena_printf(req->arena, "%lld", (long long)req->user.street_id);
+}
+
+const char *api_if_match(request_t *req, bool required, int *bad)
+{
+    const char *header = request_param(req, "HTTP_IF_MATCH");
+    if (header == NULL || header[0] == '\0') {
+        if (required) {
+            response_problem(req, PROBLEM_PRECONDITION_REQUIRED,
+                             "send If-Match with the ETag of the version you changed", NULL);
+            *bad = 1;
+        }
+        return NULL;
+    }
+    const char *p = header;
+    if (strncmp(p, "W/", 2) == 0)
+        p += 2;
+    size_t len = strlen(p);
+    long long v;
+    char *digits = len >= 3 && p[0] == '"' && p[len - 1] == '"'
+                       ? arena_strndup(req->arena, p + 1, len - 2)
+                       : NULL;
+    if (digits == NULL || parse_positive(digits, INT32_MAX, &v) != 0) {
+        response_problem(req, PROBLEM_PRECONDITION_FAILED,
+                         "If-Match names no version of this resource", NULL);
+        *bad = 1;
+        return NULL;
+    }
+    return digits;
+}
+
+void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
+{
+    if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    request_add_header(req, "ETag: \"%s\"", PQgetvalue(res, 0, 1));
+    api_commit_and_send(req, status, res);
 }

@@ -19,6 +19,10 @@
  * and returns NULL. */
 PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values);
 
+/* As api_query, with binary parameters (see db_query_binary). */
+PGresult *api_query_binary(request_t *req, int statement, int nparams, const char *const *values,
+                           const int *lengths, const int *formats);
+
 /* Commits; on failure answers (503, or 409 for a serialization failure) and returns -1. */
 int api_commit(request_t *req);
 
@@ -45,6 +49,20 @@ const char *api_query_id(request_t *req, const char *name, int *bad);
 
 /* Checks req->body against rules; on errors answers 422 with the list and returns -1. */
 int api_validate(request_t *req, const struct field_rule *rules, size_t count, bool partial);
+
+/* The editor's street as a statement parameter; NULL for district roles
+ * and the public. Handlers narrow their queries with it, and row-level
+ * security would hide the rest anyway. */
+const char *api_street_scope(request_t *req);
+
+/* The version an If-Match header names ("7" or W/"7"), as text. NULL when
+ * absent: then, if required, 428 is written and *bad set. A malformed or
+ * "*" one is 412 (it can match no version of ours), also setting *bad. */
+const char *api_if_match(request_t *req, bool required, int *bad);
+
+/* Commits, then sends row 0 of res: column 0 the JSON document, column 1
+ * its version, sent as the ETag. 404 when res has no row. */
+void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
 
 /* req->body as compact JSON text (arena-owned), to pass to a statement. */
 const char *api_body_text(request_t *req);

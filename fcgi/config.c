@@ -50,6 +50,8 @@ static const struct setting settings[] = {
      "on SIGTERM, how long in-flight requests may take to finish"},
     {"max-body", "PORTAL_MAX_BODY", "1m", KIND_SIZE, FIELD(max_body), 1024, 64UL << 20,
      "largest request body accepted (413 past it); suffixes k, m"},
+    {"max-photo", "PORTAL_MAX_PHOTO", "8m", KIND_SIZE, FIELD(max_photo), 1024, 16UL << 20,
+     "largest photo accepted (413 past it); nginx allows this much on the photo routes"},
     {"database-url", "PORTAL_DATABASE_URL", "", KIND_STRING, FIELD(database_url), 0, 0,
      "libpq connection string or URI (empty: libpq's PG* environment)"},
     {"db-connect-timeout", "PORTAL_DB_CONNECT_TIMEOUT", "2s", KIND_DURATION,

@@ -25,6 +25,7 @@ typedef struct {
     unsigned slow_request_ms;
     unsigned shutdown_timeout_ms;
     size_t max_body;
+    size_t max_photo;
     char *database_url;
     unsigned db_connect_timeout_ms;
     /* sign-in */

@@ -120,10 +120,16 @@ static void result_release(void *res)
 
 PGresult *db_query(db_t *db, arena_t *arena, int statement, int nparams, const char *const *values)
 {
+    return db_query_binary(db, arena, statement, nparams, values, NULL, NULL);
+}
+
+PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, int nparams,
+                          const char *const *values, const int *lengths, const int *formats)
+{
     if (statement < 0 || statement >= SQL_COUNT || db_connect(db) != 0)
         return NULL;
     PGresult *res =
-        PQexecPrepared(db->conn, sql_files[statement].name, nparams, values, NULL, NULL, 0);
+        PQexecPrepared(db->conn, sql_files[statement].name, nparams, values, lengths, formats, 0);
     if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(res);
         db_note_failure(db, sql_files[statement].name);

@@ -33,6 +33,10 @@ int db_connect(db_t *db);
  * server answered, even with an error: check db_ok(). Returns NULL when the
  * connection is gone (the caller answers 503). */
 PGresult *db_query(db_t *db, arena_t *arena, int statement, int nparams, const char *const *values);
+/* As db_query, with some parameters in binary (formats[i] 1, lengths[i]
+ * their size), for bytes such as photos. */
+PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, int nparams,
+                          const char *const *values, const int *lengths, const int *formats);
 bool db_ok(const PGresult *res);
 /* The SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "request.h"
 #include "route.h"
 
@@ -33,6 +35,34 @@ void users_get(request_t *req);
 void users_create(request_t *req);
 void users_update(request_t *req);
 void audit_list(request_t *req);
+
+void cases_create(request_t *req);
+void cases_list(request_t *req);
+void cases_get(request_t *req);
+void cases_update(request_t *req);
+void cases_transition(request_t *req);
+void cases_events(request_t *req);
+void cases_revisions(request_t *req);
+void cases_revision_get(request_t *req);
+void cases_diff(request_t *req);
+void workflow_get(request_t *req);
+void photos_upload(request_t *req);
+void photos_update(request_t *req);
+void photos_delete(request_t *req);
+void photos_get(request_t *req);
+void editions_list(request_t *req);
+void editions_get(request_t *req);
+void editions_create(request_t *req);
+void editions_update(request_t *req);
+void editions_transition(request_t *req);
+
+/* Shared by the case and photo handlers: after a write to case id found no
+ * row, answers why (404, 409 not a draft, 412 not at version expected). */
+int cases_explain_refusal(request_t *req, const char *id, const char *expected);
+
+/* Answers a refused case or edition transition: res row 0 is (outcome,
+ * state, version, allowed as JSON, detail) from the workflow functions. */
+void cases_refuse_transition(request_t *req, PGresult *res);
 
 extern const struct route_def routes_table[];
 extern const size_t routes_count;

@@ -25,14 +25,6 @@ static const struct field_rule community_rules[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The editor's street as a statement parameter; NULL for district roles. */
-static const char *street_scope(request_t *req)
-{
-    if (strcmp(req->user.role, "editor") != 0)
-        return NULL;
-    return arena_printf(req->arena, "%lld", (long long)req->user.street_id);
-}
-
 void streets_list(request_t *req)
 {
     PGresult *res = api_query(req, SQL_STREETS_LIST, 0, NULL);
@@ -74,7 +66,7 @@ void communities_list(request_t *req)
     const char *street = api_query_id(req, "street_id", &bad);
     if (bad)
         return;
-    const char *scope = street_scope(req);
+    const char *scope = api_street_scope(req);
     if (scope != NULL && street != NULL && strcmp(scope, street) != 0) {
         response_send(req, 200, "application/json", "[]", 2, NULL); /* nothing of theirs there */
         return;
@@ -87,7 +79,7 @@ void communities_list(request_t *req)
 
 void communities_get(request_t *req)
 {
-    const char *values[] = {api_param_text(req, "id"), street_scope(req)};
+    const char *values[] = {api_param_text(req, "id"), api_street_scope(req)};
     PGresult *res = api_query(req, SQL_COMMUNITIES_GET, 2, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);

@@ -200,39 +200,86 @@ static void json_release(void *value)
     json_decref(value);
 }
 
+/* Reads a body of 1 to limit bytes (Content-Length) into the arena. On
+ * failure writes the problem and returns NULL. */
+static char *read_body(request_t *req, size_t limit, const char *what, size_t *len)
+{
+    size_t length;
+    if (request_parse_length(request_param(req, "CONTENT_LENGTH"), &length) != 0) {
+        response_problem(req, PROBLEM_BAD_REQUEST, "Content-Length is not a number", NULL);
+        return NULL;
+    }
+    if (length > limit) {
+        json_t *ext = json_pack("{s:I}", "max_bytes", (json_int_t)limit);
+        response_problem(req, PROBLEM_BODY_TOO_LARGE, "the body is larger than the limit", ext);
+        return NULL;
+    }
+    if (length == 0) {
+        response_problem(req, PROBLEM_BODY_REQUIRED, what, NULL);
+        return NULL;
+    }
+    char *data = arena_alloc(req->arena, length);
+    if (data == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return NULL;
+    }
+    int got = FCGX_GetStr(data, (int)length, req->fcgi->in);
+    if (got < 0 || (size_t)got != length) {
+        response_problem(req, PROBLEM_BODY_INCOMPLETE, "the body ended before Content-Length",
+                         NULL);
+        return NULL;
+    }
+    *len = length;
+    return data;
+}
+
+int request_read_image(request_t *req)
+{
+    const char *declared = request_param(req, "CONTENT_TYPE");
+    static const char *const types[] = {"image/jpeg", "image/png", "image/webp"};
+    size_t t = 0;
+    while (t < 3 && (declared == NULL || strcasecmp(declared, types[t]) != 0))
+        t++;
+    if (t == 3) {
+        response_problem(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                         "send the photo as image/jpeg, image/png or image/webp", NULL);
+        return -1;
+    }
+    size_t length;
+    char *data =
+        read_body(req, req->worker->config->max_photo, "this request needs an image", &length);
+    if (data == NULL)
+        return -1;
+    enum image_result result = image_inspect((const unsigned char *)data, length, &req->image);
+    if (result == IMAGE_OK && strcasecmp(req->image.media_type, declared) != 0) {
+        char *detail =
+            arena_printf(req->arena, "the bytes are %s, not %s", req->image.media_type, types[t]);
+        response_problem(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE, detail, NULL);
+        return -1;
+    }
+    if (result != IMAGE_OK) {
+        response_problem(
+            req, result == IMAGE_UNKNOWN ? PROBLEM_UNSUPPORTED_MEDIA_TYPE : PROBLEM_INVALID_IMAGE,
+            image_result_text(result), NULL);
+        return -1;
+    }
+    req->raw = (const unsigned char *)data;
+    req->raw_len = length;
+    return 0;
+}
+
 int request_read_json(request_t *req)
 {
-    const config_t *config = req->worker->config;
     if (!request_is_json_type(request_param(req, "CONTENT_TYPE"))) {
         response_problem(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
                          "send the body as application/json (UTF-8)", NULL);
         return -1;
     }
     size_t length;
-    if (request_parse_length(request_param(req, "CONTENT_LENGTH"), &length) != 0) {
-        response_problem(req, PROBLEM_BAD_REQUEST, "Content-Length is not a number", NULL);
+    char *data =
+        read_body(req, req->worker->config->max_body, "this request needs a JSON body", &length);
+    if (data == NULL)
         return -1;
-    }
-    if (length > config->max_body) {
-        json_t *ext = json_pack("{s:I}", "max_bytes", (json_int_t)config->max_body);
-        response_problem(req, PROBLEM_BODY_TOO_LARGE, "the body is larger than the limit", ext);
-        return -1;
-    }
-    if (length == 0) {
-        response_problem(req, PROBLEM_BODY_REQUIRED, "this request needs a JSON body", NULL);
-        return -1;
-    }
-    char *data = arena_alloc(req->arena, length);
-    if (data == NULL) {
-        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
-        return -1;
-    }
-    int got = FCGX_GetStr(data, (int)length, req->fcgi->in);
-    if (got < 0 || (size_t)got != length) {
-        response_problem(req, PROBLEM_BODY_INCOMPLETE, "the body ended before Content-Length",
-                         NULL);
-        return -1;
-    }
     char detail[256];
     json_t *where = NULL;
     json_t *value = NULL;

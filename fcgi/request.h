@@ -17,6 +17,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "image.h"
 #include "problem.h"
 #include "route.h"
 
@@ -51,7 +52,10 @@ typedef struct request {
     const char *request_id;
     const char *remote_addr;
     route_match_t match;
-    json_t *body; /* the parsed body of a ROUTE_BODY_JSON route; arena-owned */
+    json_t *body;             /* the parsed body of a ROUTE_BODY_JSON route; arena-owned */
+    const unsigned char *raw; /* the bytes of a ROUTE_BODY_IMAGE route; arena-owned */
+    size_t raw_len;
+    struct image_info image; /* what those bytes are */
     struct identity user;
     const char *headers;      /* extra "Name: value\r\n" lines for the response; arena-owned */
     int status;               /* 0 until a response is written */
@@ -74,6 +78,12 @@ const char *request_cookie(request_t *req, const char *name);
 
 /* A FastCGI parameter, or NULL. */
 const char *request_param(const request_t *req, const char *name);
+
+/* Reads an image body into req->raw and req->image; on any failure
+ * (declared type not an image type, too large, short, bytes that are not
+ * the declared type, truncated or impossible images) writes the problem and
+ * returns -1. */
+int request_read_image(request_t *req);
 
 /* Reads and validates a JSON body into req->body; on any failure writes the
  * problem response and returns -1. */

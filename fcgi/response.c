@@ -18,7 +18,9 @@ void response_send(request_t *req, int status, const char *content_type, const c
     strbuf_init(&head, req->arena, 256);
     strbuf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                   http_reason(status), content_type, len);
-    strbuf_puts(&head, "Cache-Control: no-store\r\n");
+    /* API answers are per user and per moment, unless a handler says otherwise */
+    if (req->headers == NULL || strstr(req->headers, "Cache-Control:") == NULL)
+        strbuf_puts(&head, "Cache-Control: no-store\r\n");
     if (req->request_id != NULL)
         strbuf_printf(&head, "X-Request-Id: %s\r\n", req->request_id);
     if (req->headers != NULL)

@@ -19,8 +19,9 @@ struct request;
 typedef void (*route_handler_fn)(struct request *req);
 
 enum route_body {
-    ROUTE_BODY_NONE, /* a body is ignored */
-    ROUTE_BODY_JSON, /* application/json, validated before the handler runs */
+    ROUTE_BODY_NONE,  /* a body is ignored */
+    ROUTE_BODY_JSON,  /* application/json, validated before the handler runs */
+    ROUTE_BODY_IMAGE, /* a JPEG, PNG or WebP up to max-photo, checked by its bytes */
 };
 
 /* Who may call a route. A route with any role bit needs a valid access
@@ -33,6 +34,9 @@ enum route_access {
     ROUTE_EDITOR = 1u << 1, /* a street editor */
     ROUTE_REVIEWER = 1u << 2,
     ROUTE_ADMIN = 1u << 3,
+    /* with ROUTE_DB: a bearer token is checked when sent (staff see more),
+     * and the request is the public's when not */
+    ROUTE_TOKEN_OPTIONAL = 1u << 4,
 };
 #define ROUTE_STAFF (ROUTE_EDITOR | ROUTE_REVIEWER | ROUTE_ADMIN)
 #define ROUTE_DISTRICT (ROUTE_REVIEWER | ROUTE_ADMIN)

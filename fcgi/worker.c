@@ -96,10 +96,15 @@ void worker_dispatch(request_t *req)
         scoreboard_request_start(&req->worker->board->slots[req->worker->slot],
                                  req->match.def->pattern, req->started_ns);
     unsigned access = req->match.def->access;
+    const char *authorization = request_param(req, "HTTP_AUTHORIZATION");
+    if ((access & ROUTE_TOKEN_OPTIONAL) != 0 && authorization != NULL && authorization[0] != '\0')
+        access |= ROUTE_STAFF;
     struct token_claims claims;
     if ((access & ROUTE_STAFF) != 0 && session_check_token(req, &claims) != 0)
         return;
     if (req->match.def->body == ROUTE_BODY_JSON && request_read_json(req) != 0)
+        return;
+    if (req->match.def->body == ROUTE_BODY_IMAGE && request_read_image(req) != 0)
         return;
     if (access != ROUTE_OPEN) {
         if (db_begin(req->worker->db, req->arena, req->request_id) != 0) {

@@ -200,13 +200,14 @@ class Stack:
             os.makedirs(os.path.join(self.run_dir, "tmp", sub), exist_ok=True)
         snippets = os.path.join(self.run_dir, "conf")
         os.makedirs(snippets, exist_ok=True)
-        max_body, timeout = self._pool_limits()
+        max_body, max_photo, timeout = self._pool_limits()
         values = {
             "@POOL@": f"unix:{self.pool_socket}",
             "@LISTEN@": f"127.0.0.1:{self.http_port}",
             "@WWW@": www,
             "@CONF@": snippets,
             "@MAX_BODY@": max_body,
+            "@MAX_PHOTO@": max_photo,
             "@TIMEOUT@": timeout,
             "@RUN@": self.run_dir,
             "@USER@": "user www-data;" if self.as_root else "",
@@ -237,7 +238,7 @@ class Stack:
         settings = dict(line.split(" = ", 1) for line in res.stdout.splitlines() if " = " in line)
         max_body = settings["max-body"]
         timeout_ms = int(settings["request-timeout"].rstrip("ms"))
-        return max_body, f"{timeout_ms // 1000 + 1}s"
+        return max_body, settings["max-photo"], f"{timeout_ms // 1000 + 1}s"
 
     def start_nginx(self, extra=""):
         self.render_nginx(extra)

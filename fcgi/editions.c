@@ -1,0 +1,122 @@
+/*
+ * editions: numbered issues of the column. A reviewer makes one, approves
+ * cases into it (a case transition), sets its deadline, then opens and
+ * closes its vote; at the deadline the database closes it by itself (see
+ * editions_close_due, run by idle workers). Deadlines are read as
+ * Asia/Shanghai time unless they carry an offset, and shown with +08:00.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "response.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct field_rule edition_rules[] = {
+    {"number", FIELD_INT, FIELD_REQUIRED, 1, 100000, NULL},
+    {"title", FIELD_LINE, FIELD_REQUIRED, 1, 200, NULL},
+    {"published_on", FIELD_DATE, FIELD_NULLABLE, 0, 0, NULL},
+    {"closes_at", FIELD_LINE, FIELD_NULLABLE, 10, 40, NULL},
+};
+
+static const struct field_rule edition_transition_rules[] = {
+    {"action", FIELD_LINE, FIELD_REQUIRED, 1, 32, NULL},
+    {"closes_at", FIELD_LINE, FIELD_NULLABLE, 10, 40, NULL},
+};
+
+static void send_edition(request_t *req, int status, const char *id, bool location)
+{
+    const char *values[] = {id};
+    PGresult *doc = api_query(req, SQL_EDITIONS_GET, 1, values);
+    if (doc == NULL)
+        return;
+    if (location)
+        request_add_header(req, "Location: /api/editions/%s", id);
+    api_commit_and_send_versioned(req, status, doc);
+}
+
+void editions_list(request_t *req)
+{
+    PGresult *res = api_query(req, SQL_EDITIONS_LIST, 0, NULL);
+    if (res != NULL)
+        api_commit_and_send(req, 200, res);
+}
+
+void editions_get(request_t *req)
+{
+    const char *values[] = {api_param_text(req, "id")};
+    PGresult *res = api_query(req, SQL_EDITIONS_GET, 1, values);
+    if (res != NULL)
+        api_commit_and_send_versioned(req, 200, res);
+}
+
+void editions_create(request_t *req)
+{
+    if (api_validate(req, edition_rules, COUNT(edition_rules), false) != 0)
+        return;
+    const char *values[] = {api_body_text(req)};
+    PGresult *res = api_query(req, SQL_EDITIONS_CREATE, 1, values);
+    if (res == NULL)
+        return;
+    if (PQntuples(res) != 1) {
+        response_problem(req, PROBLEM_VALIDATION, "the district is not set up yet", NULL);
+        return;
+    }
+    send_edition(req, 201, PQgetvalue(res, 0, 0), true);
+}
+
+void editions_update(request_t *req)
+{
+    int bad = 0;
+    const char *expected = api_if_match(req, true, &bad);
+    if (bad || api_validate(req, edition_rules, COUNT(edition_rules), true) != 0)
+        return;
+    const char *id = api_param_text(req, "id");
+    const char *values[] = {id, api_body_text(req), expected};
+    PGresult *res = api_query(req, SQL_EDITIONS_UPDATE, 3, values);
+    if (res == NULL)
+        return;
+    if (PQntuples(res) == 1) {
+        send_edition(req, 200, id, false);
+        return;
+    }
+    const char *state_values[] = {id};
+    PGresult *state = api_query(req, SQL_EDITIONS_STATE, 1, state_values);
+    if (state == NULL)
+        return;
+    if (PQntuples(state) != 1)
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+    else
+        response_problem(req, PROBLEM_PRECONDITION_FAILED,
+                         "the edition changed since you read it; read it again",
+                         json_pack("{s:s}", "etag", PQgetvalue(state, 0, 1)));
+}
+
+void editions_transition(request_t *req)
+{
+    int bad = 0;
+    const char *expected = api_if_match(req, false, &bad);
+    if (bad ||
+        api_validate(req, edition_transition_rules, COUNT(edition_transition_rules), false) != 0)
+        return;
+    const char *id = api_param_text(req, "id");
+    const char *values[] = {
+        id,
+        json_string_value(json_object_get(req->body, "action")),
+        json_string_value(json_object_get(req->body, "closes_at")),
+        expected,
+    };
+    PGresult *res = api_query(req, SQL_EDITIONS_TRANSITION, 4, values);
+    if (res == NULL)
+        return;
+    if (PQntuples(res) != 1) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "ok") != 0) {
+        cases_refuse_transition(req, res);
+        return;
+    }
+    send_edition(req, 200, id, false);
+}

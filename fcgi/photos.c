@@ -1,0 +1,179 @@
+/*
+ * photos: pictures of a case, stored in PostgreSQL with the case (so a
+ * backup has them), once per content, and served under their SHA-256 with
+ * a year's cache lifetime: a changed picture is a new URL. The bytes are
+ * checked for what they are (image.c) before any of this runs. Adding,
+ * captioning, moving and removing a photo change the case, so they need
+ * If-Match like any other save, and only in a draft.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "response.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct field_rule caption_rules[] = {
+    {"caption", FIELD_LINE, 0, 0, 200, NULL},
+};
+
+static const struct field_rule photo_update_rules[] = {
+    {"caption", FIELD_LINE, 0, 0, 200, NULL},
+    {"position", FIELD_INT, 0, 1, 100, NULL},
+};
+
+/* Locks the case at the version the client read and bumps it; on failure
+ * answers why (404, 409 not a draft, 412 stale). Returns the case's street
+ * (arena-owned) or NULL. */
+static const char *touch_case(request_t *req, const char *id, const char *expected)
+{
+    const char *values[] = {id, expected};
+    PGresult *res = api_query(req, SQL_CASES_TOUCH, 2, values);
+    if (res == NULL)
+        return NULL;
+    if (PQntuples(res) != 1) {
+        cases_explain_refusal(req, id, expected);
+        return NULL;
+    }
+    return arena_strdup(req->arena, PQgetvalue(res, 0, 1));
+}
+
+static void send_case(request_t *req, int status, const char *id)
+{
+    const char *values[] = {id, NULL};
+    PGresult *doc = api_query(req, SQL_CASES_GET, 2, values);
+    if (doc != NULL)
+        api_commit_and_send_versioned(req, status, doc);
+}
+
+void photos_upload(request_t *req)
+{
+    int bad = 0;
+    const char *expected = api_if_match(req, true, &bad);
+    if (bad)
+        return;
+    /* the caption comes in the query (?caption=...), checked like a field */
+    const char *caption = request_query_param(req, "caption");
+    json_t *fields = json_object();
+    json_t *text = caption ? json_string(caption) : json_string("");
+    if (text == NULL) { /* not UTF-8 */
+        json_decref(fields);
+        response_problem(req, PROBLEM_BAD_REQUEST, "caption is not UTF-8",
+                         json_pack("{s:s}", "parameter", "caption"));
+        return;
+    }
+    json_object_set_new(fields, "caption", text);
+    json_t *errors = validate_object(fields, caption_rules, COUNT(caption_rules), false);
+    json_decref(fields);
+    if (errors != NULL) {
+        response_problem(req, PROBLEM_VALIDATION, "some fields are not acceptable",
+                         json_pack("{s:o}", "errors", errors));
+        return;
+    }
+
+    const char *id = api_param_text(req, "id");
+    const char *street = touch_case(req, id, expected);
+    if (street == NULL)
+        return;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, req->raw, req->raw_len);
+    char sha[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(sha, sizeof(sha), digest, sizeof(digest));
+    const char *store[] = {
+        sha, req->image.media_type, arena_printf(req->arena, "%u", req->image.width),
+        arena_printf(req->arena, "%u", req->image.height), (const char *)req->raw};
+    const int lengths[] = {0, 0, 0, 0, (int)req->raw_len};
+    const int formats[] = {0, 0, 0, 0, 1};
+    if (api_query_binary(req, SQL_CASES_PHOTO_STORE, 5, store, lengths, formats) == NULL)
+        return;
+    const char *add[] = {id, street, sha, caption ? caption : ""};
+    if (api_query(req, SQL_CASES_PHOTO_ADD, 4, add) == NULL)
+        return;
+    request_add_header(req, "Location: /api/photos/%s", sha);
+    send_case(req, 201, id);
+}
+
+void photos_update(request_t *req)
+{
+    int bad = 0;
+    const char *expected = api_if_match(req, true, &bad);
+    if (bad || api_validate(req, photo_update_rules, COUNT(photo_update_rules), true) != 0)
+        return;
+    const char *id = api_param_text(req, "id");
+    if (touch_case(req, id, expected) == NULL)
+        return;
+    json_t *position = json_object_get(req->body, "position");
+    const char *values[] = {
+        id,
+        api_param_text(req, "photo_id"),
+        json_string_value(json_object_get(req->body, "caption")),
+        position ? arena_printf(req->arena, "%lld", (long long)json_integer_value(position)) : NULL,
+    };
+    PGresult *res = api_query(req, SQL_CASES_PHOTO_UPDATE, 4, values);
+    if (res == NULL)
+        return;
+    if (PQntuples(res) == 0) {
+        response_problem(req, PROBLEM_NOT_FOUND, "the case has no such photo", NULL);
+        return;
+    }
+    send_case(req, 200, id);
+}
+
+void photos_delete(request_t *req)
+{
+    int bad = 0;
+    const char *expected = api_if_match(req, true, &bad);
+    if (bad)
+        return;
+    const char *id = api_param_text(req, "id");
+    if (touch_case(req, id, expected) == NULL)
+        return;
+    const char *values[] = {id, api_param_text(req, "photo_id")};
+    PGresult *res = api_query(req, SQL_CASES_PHOTO_DELETE, 2, values);
+    if (res == NULL)
+        return;
+    if (strcmp(PQgetvalue(res, 0, 0), "1") != 0) {
+        response_problem(req, PROBLEM_NOT_FOUND, "the case has no such photo", NULL);
+        return;
+    }
+    send_case(req, 200, id);
+}
+
+static void free_unescaped(void *p)
+{
+    PQfreemem(p);
+}
+
+void photos_get(request_t *req)
+{
+    const char *sha = api_param_text(req, "sha256");
+    if (sha == NULL || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    const char *values[] = {sha};
+    PGresult *res = api_query(req, SQL_PHOTOS_GET, 1, values);
+    if (res == NULL)
+        return;
+    if (PQntuples(res) != 1) {
+        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    size_t len = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &len);
+    if (bytes == NULL || arena_defer(req->arena, free_unescaped, bytes) != 0) {
+        PQfreemem(bytes);
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return;
+    }
+    if (api_commit(req) != 0)
+        return;
+    /* the URL names the content, so it never changes; a draft's photo,
+     * fetched with a token, must stay out of shared caches */
+    request_add_header(req, "Cache-Control: %s, max-age=31536000, immutable",
+                       strcmp(req->user.role, "public") != 0 ? "private" : "public");
+    request_add_header(req, "ETag: \"%s\"", sha);
+    response_send(req, 200, PQgetvalue(res, 0, 0), (const char *)bytes, len, NULL);
+}

@@ -1,0 +1,6 @@
+-- A new edition of the district's column. $1 the validated body.
+INSERT INTO editions (district_id, number, title, published_on, closes_at)
+SELECT d.id, ($1::jsonb ->> 'number')::integer, $1::jsonb ->> 'title',
+       ($1::jsonb ->> 'published_on')::date, shanghai_parse($1::jsonb ->> 'closes_at')
+  FROM districts d ORDER BY d.id LIMIT 1
+RETURNING id
