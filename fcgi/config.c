@@ -45,6 +45,8 @@ static const struct setting settings[] = {
      100, 3600000, "a worker busy on one request longer than this is killed and replaced"},
     {"slow-request", "PORTAL_SLOW_REQUEST", "1s", KIND_DURATION, FIELD(slow_request_ms), 1, 3600000,
      "requests slower than this are logged as slow"},
+    {"deadline-check", "PORTAL_DEADLINE_CHECK", "20s", KIND_DURATION, FIELD(deadline_check_ms), 100,
+     60000, "how often one worker closes the editions whose voting deadline has passed"},
     {"shutdown-timeout", "PORTAL_SHUTDOWN_TIMEOUT", "15s", KIND_DURATION,
      FIELD(shutdown_timeout_ms), 100, 600000,
      "on SIGTERM, how long in-flight requests may take to finish"},

@@ -23,6 +23,7 @@ typedef struct {
     unsigned max_requests; /* 0: never recycle */
     unsigned request_timeout_ms;
     unsigned slow_request_ms;
+    unsigned deadline_check_ms;
     unsigned shutdown_timeout_ms;
     size_t max_body;
     size_t max_photo;

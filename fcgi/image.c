@@ -123,7 +123,7 @@ static enum image_result inspect_jpeg(const unsigned char *d, size_t len, struct
 
 static enum image_result inspect_webp(const unsigned char *d, size_t len, struct image_info *out)
 {
-    if (len < 30 || (size_t)le32(d + 4) + 8 != len)
+    if (len < 20 || (size_t)le32(d + 4) + 8 != len)
         return IMAGE_TRUNCATED;
     const unsigned char *chunk = d + 12;
     uint32_t n = le32(d + 16);

@@ -60,6 +60,9 @@ struct scoreboard {
     uint32_t generation;
     uint64_t restarts[RESTART_REASONS];
     uint64_t respawns_throttled;
+    /* when the next deadline check is due (monotonic ns); the worker that
+     * moves it forward runs the check, so one worker does each */
+    uint64_t deadline_check_next_ns;
     struct scoreboard_slot slots[SCOREBOARD_SLOTS];
 };
 

@@ -57,6 +57,39 @@ static void worker_setup_signals(sigset_t *wait_mask)
     sigemptyset(wait_mask);
 }
 
+/* Closes the editions whose deadline has passed, when a check is due: the
+ * workers share one due time in the scoreboard, and the one that advances
+ * it runs the check, between requests or while idle. Nothing to install,
+ * no extra process; with several pool hosts each checks, and the database
+ * function shares the work (SKIP LOCKED). */
+static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
+{
+    uint64_t now = scoreboard_now_ns();
+    uint64_t due = __atomic_load_n(&ctx->board->deadline_check_next_ns, __ATOMIC_ACQUIRE);
+    if (now < due ||
+        !__atomic_compare_exchange_n(&ctx->board->deadline_check_next_ns, &due,
+                                     now + (uint64_t)ctx->config->deadline_check_ms * 1000000u,
+                                     false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    if (db_begin(ctx->db, arena, "deadline-check") != 0)
+        return; /* the database is down; the next check will try again */
+    PGresult *res = db_query(ctx->db, arena, SQL_EDITIONS_CLOSE_DUE, 0, NULL);
+    if (res == NULL || !db_ok(res) || db_commit(ctx->db, arena) != 0) {
+        db_rollback(ctx->db);
+        arena_reset(arena);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        logline_t line;
+        log_begin(&line, "info", "edition_closed_at_deadline");
+        log_int(&line, "edition_id", strtoll(PQgetvalue(res, i, 0), NULL, 10));
+        log_int(&line, "number", strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        log_str(&line, "detail", PQgetvalue(res, i, 2));
+        log_end(&line);
+    }
+    arena_reset(arena);
+}
+
 static void worker_log_request(const request_t *req, int slot, uint64_t duration_ns,
                                unsigned slow_ms)
 {
@@ -195,6 +228,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
         if (n <= 0) {
             if (getppid() != master)
                 break;
+            worker_check_deadlines(&ctx, arena);
             continue;
         }
         if (FCGX_Accept_r(&fcgi) < 0) {
@@ -211,6 +245,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
         worker_serve(&fcgi, arena, &ctx);
         FCGX_Finish_r(&fcgi);
         arena_reset(arena);
+        worker_check_deadlines(&ctx, arena);
         served++;
         if (config->max_requests != 0 && served >= config->max_requests) {
             __atomic_store_n(&me->exit_recycled, 1, __ATOMIC_RELEASE);

@@ -192,7 +192,8 @@ def superuser(stack):
 
 
 SNAPSHOT_TABLES = ("districts", "streets", "communities", "staff_users", "audit_log",
-                   "refresh_tokens", "login_throttle")
+                   "refresh_tokens", "login_throttle", "editions", "cases", "case_photos",
+                   "photo_blobs", "case_revisions", "case_events")
 
 
 def db_snapshot(stack, tables=SNAPSHOT_TABLES):
