@@ -162,7 +162,15 @@ const char *db_sqlstate(const PGresult *res)
 
 int db_begin(db_t *db, arena_t *arena, const char *request_id)
 {
+    bool had_connection = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
     PGresult *res = db_query(db, arena, SQL_TX_BEGIN, 0, NULL);
+    if ((res == NULL || !db_ok(res)) && had_connection && db->conn == NULL) {
+        /* The connection was stale (the server restarted since it was
+         * made) and nothing ran on it: try a fresh one at once rather than
+         * answer 503 to a request the database could serve. */
+        db->last_failure_ns = 0;
+        res = db_query(db, arena, SQL_TX_BEGIN, 0, NULL);
+    }
     if (res == NULL || !db_ok(res))
         return -1;
     db->in_tx = true;
