@@ -68,7 +68,9 @@ static int db_prepare_all(db_t *db)
             logline_t line;
             log_begin(&line, "error", "db_prepare_failed");
             log_str(&line, "statement", sql_files[i].name);
-            log_str(&line, "error", PQresultErrorMessage(res));
+            /* the primary message only: DETAIL can quote the row, which is
+             * the users' data and has no place in the log */
+            log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
             log_end(&line);
         }
         PQclear(res);
@@ -142,7 +144,9 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, int nparams,
         log_begin(&line, "warn", "db_statement_failed");
         log_str(&line, "statement", sql_files[statement].name);
         log_str(&line, "sqlstate", db_sqlstate(res));
-        log_str(&line, "error", PQresultErrorMessage(res));
+        /* the primary message only: DETAIL can quote the row, which is
+         * the users' data and has no place in the log */
+        log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
         log_end(&line);
     }
     return res;

@@ -31,13 +31,34 @@ static void log_raw(logline_t *line, const char *s, size_t n)
     line->len += n;
 }
 
-/* Escapes for JSON; cuts at a UTF-8 boundary when out of room. */
+/* The length of the well-formed UTF-8 sequence at p (1-4), or 0 when the
+ * bytes there are not one (stray continuation, overlong, surrogate, cut). */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || p[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* Escapes for JSON. Bytes that are not UTF-8 (a raw path, a driver's
+ * message) become U+FFFD, so every line is valid JSON; out of room, the
+ * value is cut between characters. */
 static void log_escaped(logline_t *line, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
         char esc[6];
-        size_t n = 1;
+        size_t n = 1, advance = 1;
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
@@ -50,19 +71,22 @@ static void log_escaped(logline_t *line, const char *s)
             esc[4] = hex[*p >> 4];
             esc[5] = hex[*p & 15];
             n = 6;
-        } else {
+        } else if (*p < 0x80) {
             esc[0] = (char)*p;
+        } else if ((advance = utf8_sequence(p)) != 0) {
+            memcpy(esc, p, advance);
+            n = advance;
+        } else {
+            memcpy(esc, "\\ufffd", 6);
+            n = 6;
+            advance = 1;
         }
         if (LOG_LINE_MAX - LOG_TAIL_RESERVE - line->len < n + 1) {
-            /* drop a partial UTF-8 sequence so the line stays valid */
-            while (line->len > 0 && ((unsigned char)line->buf[line->len - 1] & 0xC0) == 0x80)
-                line->len--;
-            if (line->len > 0 && (unsigned char)line->buf[line->len - 1] >= 0xC0)
-                line->len--;
             line->truncated = true;
             return;
         }
         log_raw(line, esc, n);
+        p += advance;
     }
 }
 

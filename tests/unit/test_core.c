@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "log.h"
 #include "pool.h"
 #include "response.h"
 #include "scoreboard.h"
@@ -183,10 +185,57 @@ static void metrics_histogram_is_cumulative(void **state)
     scoreboard_free(board);
 }
 
+/* The line as it stands, closed, parsed as JSON: NULL when it is not. */
+static json_t *line_as_json(const logline_t *line)
+{
+    char text[LOG_LINE_MAX + 2];
+    memcpy(text, line->buf, line->len);
+    text[line->len] = '}';
+    text[line->len + 1] = '\0';
+    json_error_t err;
+    return json_loads(text, 0, &err);
+}
+
+static void log_lines_stay_valid_json_whatever_the_bytes(void **state)
+{
+    (void)state;
+    logline_t line;
+    log_begin(&line, "info", "test");
+    log_str(&line, "path",
+            "/a\xa0"
+            "b\xc3\x28\xed\xa0\x80\xf0\x9f\x98\x80\"q\"\n");
+    json_t *v = line_as_json(&line);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "path")),
+                        "/a\xef\xbf\xbd"
+                        "b\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                        "\xf0\x9f\x98\x80\"q\"\n");
+    json_decref(v);
+
+    /* a long value of three-byte characters is cut between characters */
+    char big[LOG_LINE_MAX * 2];
+    size_t n = 0;
+    while (n + 3 < sizeof(big)) {
+        memcpy(big + n, "\xe8\xa1\x97", 3); /* 街 */
+        n += 3;
+    }
+    big[n] = '\0';
+    for (int shift = 0; shift < 3; shift++) {
+        log_begin(&line, "info", "test");
+        log_str(&line, "pad", shift == 0 ? "" : shift == 1 ? "x" : "xy");
+        log_str(&line, "big", big);
+        assert_true(line.truncated);
+        v = line_as_json(&line);
+        assert_non_null(v);
+        json_decref(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(durations_sizes_and_integers_parse_with_range_checks),
+        cmocka_unit_test(log_lines_stay_valid_json_whatever_the_bytes),
         cmocka_unit_test(flags_beat_environment_and_bad_values_give_one_line),
         cmocka_unit_test(config_file_is_read_and_errors_name_the_line),
         cmocka_unit_test(arena_reset_runs_cleanups_and_reuses_memory),
