@@ -714,3 +714,40 @@ SELECT e.id, e.number, e.version, jsonb_build_object(
   FROM editions e;
 
 GRANT SELECT ON case_docs, edition_docs TO portal_app;
+
+-- ---- votes: only while an edition's vote is open ------------------------------
+-- The public vote itself (who a voter is, limits per address, choices and
+-- counts) comes with the public portal; what is settled here is the rule
+-- the database enforces for every writer: a vote counts only for a case in
+-- voting, in an edition whose deadline has not passed, by the clock of the
+-- statement, whether or not the edition has been closed yet. One vote per
+-- voter per case.
+CREATE TABLE votes (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    case_id bigint NOT NULL REFERENCES cases (id),
+    choice  text NOT NULL CHECK (length(choice) BETWEEN 1 AND 50),
+    voter   text NOT NULL CHECK (length(voter) BETWEEN 16 AND 128),
+    at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (case_id, voter)
+);
+
+CREATE FUNCTION votes_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM cases c JOIN editions e ON e.id = c.edition_id
+                    WHERE c.id = NEW.case_id AND c.state = 'voting' AND e.state = 'voting'
+                      AND clock_timestamp() < e.closes_at) THEN
+        RAISE EXCEPTION 'voting on this case is closed' USING ERRCODE = 'check_violation';
+    END IF;
+    NEW.at := clock_timestamp();
+    RETURN NEW;
+END $$;
+ALTER FUNCTION votes_guard() OWNER TO portal_workflow;
+CREATE TRIGGER votes_guard BEFORE INSERT ON votes FOR EACH ROW EXECUTE FUNCTION votes_guard();
+CREATE TRIGGER votes_append_only BEFORE UPDATE OR DELETE ON votes
+    FOR EACH ROW EXECUTE FUNCTION append_only();
+
+ALTER TABLE votes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE votes FORCE ROW LEVEL SECURITY;
+CREATE POLICY votes_insert ON votes FOR INSERT WITH CHECK (true);
+GRANT INSERT (case_id, choice, voter) ON votes TO portal_app;

@@ -661,3 +661,41 @@ def test_bad_photos_get_4xx_and_nothing_is_stored(stack, tokens):
     assert_problem(upload(stack, tokens["shajing"], cid, good, '"1"', caption="a%0Ab"), 422,
                    "validation-failed")
     assert db_snapshot(stack, WORKFLOW_TABLES + ("photo_blobs",)) == snap
+
+
+def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, tokens):
+    cid, edition = case_in(stack, tokens, "published")
+    r = api(stack, "POST", f"/api/editions/{edition}/transitions", tokens["reviewer"],
+            json={"action": "open", "closes_at": time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))})
+    assert r.status_code == 200, r.text
+
+    def vote(voter):
+        conn = psycopg2.connect(stack.dsn("portal_app"))
+        cur = conn.cursor()
+        try:
+            cur.execute("INSERT INTO votes (case_id, choice, voter) VALUES (%s, '满意', %s)",
+                        (cid, voter))
+            conn.commit()
+            return "ok"
+        except psycopg2.Error as e:
+            return e.pgcode
+        finally:
+            conn.close()
+
+    assert vote("voter-aaaaaaaaaaaaaa") == "ok"
+    assert vote("voter-aaaaaaaaaaaaaa") == "23505"  # once per voter and case
+    time.sleep(2.5)
+    # the deadline has passed; the edition may not have been closed yet (the
+    # default check runs every 20 s): the vote is refused either way
+    assert vote("voter-bbbbbbbbbbbbbb") == "23514"
+    cur = superuser(stack).cursor()
+    cur.execute("SELECT count(*) FROM votes WHERE case_id = %s", (cid,))
+    assert cur.fetchone()[0] == 1
+    # and no vote goes to a case that is not open for voting
+    draft, _ = case_in(stack, tokens, "draft")
+    conn = psycopg2.connect(stack.dsn("portal_app"))
+    with pytest.raises(psycopg2.Error):
+        conn.cursor().execute("INSERT INTO votes (case_id, choice, voter) VALUES "
+                              "(%s, '满意', 'voter-cccccccccccccc')", (draft,))
+    conn.close()
