@@ -67,6 +67,14 @@ static unsigned role_bit(const char *role)
     return 0;
 }
 
+int session_check_role(request_t *req, const struct token_claims *claims, unsigned roles)
+{
+    if ((role_bit(claims->role) & roles) != 0)
+        return 0;
+    response_problem(req, PROBLEM_FORBIDDEN, "your role may not do this", NULL);
+    return -1;
+}
+
 int session_load(request_t *req, const struct token_claims *claims, unsigned roles)
 {
     const char *id = arena_printf(req->arena, "%lld", (long long)claims->user_id);

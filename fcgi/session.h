@@ -18,6 +18,11 @@ struct token_rules session_token_rules(const config_t *config);
 /* Checks the Authorization header; on failure answers 401 and returns -1. */
 int session_check_token(request_t *req, struct token_claims *claims);
 
+/* Whether the token's role may use a route open to roles (ROUTE_EDITOR...).
+ * Only a first, cheap answer, given before the body is read: the role is
+ * confirmed from the account row by session_load. Writes 403 when not. */
+int session_check_role(request_t *req, const struct token_claims *claims, unsigned roles);
+
 /* In the open transaction: loads the account behind claims into req->user
  * and sets the transaction's identity. Answers 401 (account gone, disabled
  * or changed), 403 (role not in roles) or 503, and returns -1 on failure. */

@@ -3,7 +3,12 @@ same isolation with the handlers bypassed (SQL as the application role)."""
 import psycopg2
 import pytest
 
-from conftest import api, assert_problem, db_snapshot, superuser
+import json
+import os
+import subprocess
+
+import stack as stackmod
+from conftest import api, assert_problem, db_snapshot, superuser, token_for
 
 MISSING = 999999
 
@@ -21,7 +26,22 @@ def world(stack):
     cur.execute("SELECT id FROM staff_users WHERE username = 'yanluo'")
     b_user = cur.fetchone()[0]
     conn.close()
+    # a draft of each street (drafts are what isolation is about) and two editions
+    cases = {}
+    for side, login, comm in (("A", "shajing", a_comm), ("B", "yanluo", b_comm)):
+        token = token_for(stack, login)
+        r = api(stack, "POST", "/api/cases", token, json={"community_id": comm, "title": "草稿"})
+        assert r.status_code == 201, r.text
+        cases[side] = r.json()["id"]
+    reviewer = token_for(stack, "reviewer")
+    editions = {}
+    for side, number in (("A", 9001), ("B", 9002)):
+        r = api(stack, "POST", "/api/editions", reviewer, json={"number": number, "title": "期"})
+        assert r.status_code == 201, r.text
+        editions[side] = r.json()["id"]
     return {"comm": {"A": a_comm, "B": b_comm, "missing": MISSING},
+            "case": dict(cases, missing=MISSING),
+            "edition": dict(editions, missing=MISSING),
             "user": {"A": a_user, "B": b_user, "missing": MISSING},
             "street": {"A": a_street, "B": b_street, "missing": MISSING}}
 
@@ -58,6 +78,34 @@ def staff_read(role, obj):
     return 404 if obj == "missing" else 200
 
 
+def own_draft(ok):
+    """A draft: its street's editor gets ok; everyone else, as if it did not exist."""
+    def rule(role, obj):
+        if role == "none":
+            return 401
+        if obj == "missing":
+            return 404
+        return ok if (role, obj) in (("editor_a", "A"), ("editor_b", "B")) else 404
+    return rule
+
+
+def editors_only(status):
+    """Refused before the object is looked up: the same answer for every object."""
+    def rule(role, obj):
+        return 401 if role == "none" else status if role.startswith("editor") else 403
+    return rule
+
+
+def reviewer_only(status, before_lookup=False):
+    def rule(role, obj):
+        if role == "none":
+            return 401
+        if role != "reviewer":
+            return 403
+        return 404 if obj == "missing" and not before_lookup else status
+    return rule
+
+
 # (method, path template, kind of object, body, expected(role, object))
 MATRIX = [
     ("GET", "/api/communities/{id}", "comm", None, expect_read_community),
@@ -66,6 +114,20 @@ MATRIX = [
     ("PATCH", "/api/streets/{id}", "street", {"name": "__NAME__"}, admin_only(200)),
     ("GET", "/api/users/{id}", "user", None, admin_only(200)),
     ("PATCH", "/api/users/{id}", "user", {"display_name": "__NAME__"}, admin_only(200)),
+    ("GET", "/api/cases/{id}", "case", None, own_draft(200)),
+    ("PATCH", "/api/cases/{id}", "case", {"title": "改"}, editors_only(428)),  # no If-Match
+    ("POST", "/api/cases/{id}/transitions", "case", {"action": "withdraw"}, own_draft(409)),
+    ("GET", "/api/cases/{id}/events", "case", None, own_draft(200)),
+    ("GET", "/api/cases/{id}/revisions", "case", None, own_draft(200)),
+    ("GET", "/api/cases/{id}/revisions/1", "case", None, own_draft(200)),
+    ("GET", "/api/cases/{id}/diff", "case", None, own_draft(200)),
+    ("POST", "/api/cases/{id}/photos", "case", {"not": "an image"}, editors_only(415)),
+    ("PATCH", "/api/cases/{id}/photos/1", "case", {"caption": "x"}, editors_only(428)),
+    ("DELETE", "/api/cases/{id}/photos/1", "case", None, editors_only(428)),
+    ("GET", "/api/editions/{id}", "edition", None, staff_read),
+    ("PATCH", "/api/editions/{id}", "edition", {"title": "x"}, reviewer_only(428, before_lookup=True)),
+    ("POST", "/api/editions/{id}/transitions", "edition", {"action": "close"},
+     reviewer_only(409)),
 ]
 
 COLLECTION = [
@@ -82,7 +144,19 @@ COLLECTION = [
     ("POST", "/api/users", {"username": "__NEW__", "display_name": "x", "role": "reviewer",
                             "password": "a-long-password-2"},
      {"editor_a": 403, "editor_b": 403, "reviewer": 403, "admin": 201}),
+    ("GET", "/api/cases", None, {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    # community A: its editor writes there; B's editor cannot name it (as if missing)
+    ("POST", "/api/cases", {"community_id": "__A_COMM__", "title": "__NEW__"},
+     {"editor_a": 201, "editor_b": 422, "reviewer": 403, "admin": 403}),
+    ("GET", "/api/editions", None,
+     {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/api/editions", {"number": "__NUMBER__", "title": "__NEW__"},
+     {"editor_a": 403, "editor_b": 403, "reviewer": 201, "admin": 403}),
+    ("GET", "/api/workflow", None,
+     {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
 ]
+# Staff routes whose isolation another file proves in detail
+ELSEWHERE = {("POST", "/api/auth/logout"), ("POST", "/api/auth/refresh")}
 
 
 def current_name(stack, kind, ident):
@@ -126,6 +200,8 @@ def test_every_staff_endpoint_by_role_and_object(stack, tokens, world):
             if body is not None:
                 serial[0] += 1
                 sent = {k: (world["street"]["B"] if v == "__B__"
+                            else world["comm"]["A"] if v == "__A_COMM__"
+                            else 9100 + serial[0] if v == "__NUMBER__"
                             else f"m{serial[0]}-{role}".replace("_", "-") if v == "__NEW__" else v)
                         for k, v in body.items()}
             before = db_snapshot(stack) if want >= 400 else None
@@ -136,6 +212,25 @@ def test_every_staff_endpoint_by_role_and_object(stack, tokens, world):
             if want >= 400 and method != "GET":
                 assert db_snapshot(stack) == before, f"{role} {method} {path}"
     assert not failures, "\n".join(failures)
+
+
+def test_the_matrix_covers_every_staff_route():
+    routes = json.loads(subprocess.run(
+        [os.path.join(stackmod.build_dir(), "portald"), "--print-routes"],
+        capture_output=True, text=True, check=True).stdout)
+    covered = {(m, t.replace("/1", "/{photo_id}").replace("/{photo_id}", "/{x}"))
+               for m, t, *_ in MATRIX} | {(m, p) for m, p, *_ in COLLECTION} | ELSEWHERE
+
+    def norm(method, pattern):
+        p = pattern.replace(":int}", "}").replace(":slug}", "}")
+        p = p.replace("{version}", "{x}").replace("{photo_id}", "{x}")
+        return method, p
+    covered = {norm(m, p.replace("/revisions/1", "/revisions/{version}")
+                    .replace("/photos/1", "/photos/{photo_id}")) for m, p in
+               {(m, t) for m, t, *_ in MATRIX} | {(m, p) for m, p, *_ in COLLECTION}} | ELSEWHERE
+    staff = {norm(r["method"], r["pattern"]) for r in routes
+             if r["roles"] and r["method"] != "HEAD"}
+    assert staff <= covered, sorted(staff - covered)
 
 
 def test_an_editor_lists_only_its_own_street(stack, tokens, world):
