@@ -43,6 +43,12 @@ const char *db_sqlstate(const PGresult *res);
 
 /* A request's transaction: BEGIN and the per-transaction settings. */
 int db_begin(db_t *db, arena_t *arena, const char *request_id);
+
+/* db_begin, and in the same round trip the signed-in account's lookup
+ * (sql/auth_session.sql with session_values): returns its result
+ * (arena-owned), or NULL when the transaction could not start. */
+PGresult *db_begin_session(db_t *db, arena_t *arena, const char *request_id,
+                           const char *const *session_values);
 int db_commit(db_t *db, arena_t *arena);
 /* Rolls back if a transaction is open; safe to call at any time. */
 void db_rollback(db_t *db);

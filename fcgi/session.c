@@ -75,12 +75,18 @@ int session_check_role(request_t *req, const struct token_claims *claims, unsign
     return -1;
 }
 
-int session_load(request_t *req, const struct token_claims *claims, unsigned roles)
+const char **session_values(request_t *req, const struct token_claims *claims)
 {
-    const char *id = arena_printf(req->arena, "%lld", (long long)claims->user_id);
-    const char *version = arena_printf(req->arena, "%d", claims->version);
-    const char *values[] = {id, version};
-    PGresult *res = db_query(req->worker->db, req->arena, SQL_AUTH_SESSION, 2, values);
+    const char **values = arena_alloc(req->arena, 2 * sizeof(*values));
+    if (values == NULL)
+        return NULL;
+    values[0] = arena_printf(req->arena, "%lld", (long long)claims->user_id);
+    values[1] = arena_printf(req->arena, "%d", claims->version);
+    return values[0] != NULL && values[1] != NULL ? values : NULL;
+}
+
+int session_load(request_t *req, PGresult *res, unsigned roles)
+{
     if (res == NULL || !db_ok(res)) {
         response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
         return -1;

@@ -9,6 +9,8 @@
 #ifndef PORTAL_SESSION_H
 #define PORTAL_SESSION_H
 
+#include <libpq-fe.h>
+
 #include "request.h"
 #include "token.h"
 
@@ -23,9 +25,14 @@ int session_check_token(request_t *req, struct token_claims *claims);
  * confirmed from the account row by session_load. Writes 403 when not. */
 int session_check_role(request_t *req, const struct token_claims *claims, unsigned roles);
 
-/* In the open transaction: loads the account behind claims into req->user
- * and sets the transaction's identity. Answers 401 (account gone, disabled
- * or changed), 403 (role not in roles) or 503, and returns -1 on failure. */
-int session_load(request_t *req, const struct token_claims *claims, unsigned roles);
+/* The parameters of sql/auth_session.sql for claims (arena-owned), for
+ * db_begin_session, which looks the account up as the transaction starts. */
+const char **session_values(request_t *req, const struct token_claims *claims);
+
+/* From that lookup's result (res): loads the account into req->user; the
+ * statement has set the transaction's identity. Answers 401 (account gone,
+ * disabled or changed since the token), 403 (role not in roles) or 503
+ * (res NULL or failed), and returns -1 on failure. */
+int session_load(request_t *req, PGresult *res, unsigned roles);
 
 #endif

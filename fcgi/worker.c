@@ -142,11 +142,13 @@ void worker_dispatch(request_t *req)
     if (req->match.def->body == ROUTE_BODY_IMAGE && request_read_image(req) != 0)
         return;
     if (access != ROUTE_OPEN) {
-        if (db_begin(req->worker->db, req->arena, req->request_id) != 0) {
+        const char **lookup = (access & ROUTE_STAFF) != 0 ? session_values(req, &claims) : NULL;
+        PGresult *session = db_begin_session(req->worker->db, req->arena, req->request_id, lookup);
+        if (session == NULL) {
             response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
             return;
         }
-        if ((access & ROUTE_STAFF) != 0 && session_load(req, &claims, access & ROUTE_STAFF) != 0)
+        if (lookup != NULL && session_load(req, session, access & ROUTE_STAFF) != 0)
             return;
     }
     req->match.def->handler(req);

@@ -304,14 +304,19 @@ $$;
 
 -- The signed-in user as the token's subject and version say, or no row
 -- when the account is gone, disabled, or changed since the token was made.
+-- PL/pgSQL, not SQL: it runs on every signed-in request, and a SECURITY
+-- DEFINER SQL function is parsed and planned again on every call, while
+-- PL/pgSQL keeps its plan for the connection.
 CREATE FUNCTION auth_session(p_user_id bigint, p_token_version integer)
     RETURNS TABLE (user_id bigint, username text, display_name text, role text,
                    street_id bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT id, username, display_name, role, street_id
-      FROM staff_users
-     WHERE id = p_user_id AND token_version = p_token_version AND NOT disabled
-$$;
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT u.id, u.username, u.display_name, u.role, u.street_id
+      FROM staff_users u
+     WHERE u.id = p_user_id AND u.token_version = p_token_version AND NOT u.disabled;
+END $$;
 
 -- A new refresh token for a user (p_family NULL: a new sign-in).
 CREATE FUNCTION auth_refresh_issue(p_user_id bigint, p_hash bytea, p_ttl_ms bigint)

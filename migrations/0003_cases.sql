@@ -13,12 +13,10 @@
 
 CREATE TABLE case_states (
     state    text PRIMARY KEY,
-    position integer NOT NULL UNIQUE,
-    public   boolean NOT NULL -- the public may read cases in this state
+    position integer NOT NULL UNIQUE
 );
 INSERT INTO case_states VALUES
-    ('draft', 1, false), ('review', 2, false), ('published', 3, true),
-    ('voting', 4, true), ('closed', 5, true);
+    ('draft', 1), ('review', 2), ('published', 3), ('voting', 4), ('closed', 5);
 
 -- scope 'case': taken on one case (POST /api/cases/{id}/transitions);
 -- scope 'edition': taken on an edition, moving every case in it.
@@ -46,14 +44,16 @@ GRANT SELECT ON case_states, case_actions TO portal_app;
 -- Who may read a case in state p_state of street p_street: an editor its own
 -- street's, the district's staff everything past draft, the public what is
 -- published. Every policy below and the workflow functions use this one
--- definition.
+-- definition. A plain expression, so the planner inlines it into every
+-- policy (a subquery here would make PostgreSQL parse and plan the
+-- function again for every row it checks).
 CREATE FUNCTION case_visible(p_state text, p_street bigint) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE portal_role()
            WHEN 'editor' THEN p_street = portal_street_id()
            WHEN 'reviewer' THEN p_state <> 'draft'
            WHEN 'admin' THEN p_state <> 'draft'
-           ELSE p_state IN (SELECT state FROM case_states WHERE public) END $$;
+           ELSE p_state IN ('published', 'voting', 'closed') END $$;
 GRANT EXECUTE ON FUNCTION case_visible(text, bigint) TO portal_app, portal_workflow;
 
 -- ---- editions ------------------------------------------------------------
@@ -139,6 +139,10 @@ CREATE TABLE case_photos (
     sha256     text NOT NULL REFERENCES photo_blobs (sha256),
     position   integer NOT NULL CHECK (position BETWEEN 1 AND 100),
     caption    text NOT NULL DEFAULT '' CHECK (length(caption) <= 200),
+    -- the blob's, copied by a trigger, so a case reads without the blobs
+    media_type text NOT NULL DEFAULT '',
+    width      integer NOT NULL DEFAULT 0,
+    height     integer NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (case_id, position) DEFERRABLE INITIALLY DEFERRED
 );
@@ -603,6 +607,18 @@ BEGIN
     RETURN FOUND;
 END $$;
 ALTER FUNCTION photo_blob_store(text, text, integer, integer, bytea) OWNER TO portal_workflow;
+
+-- A photo shows its blob's type and size, whatever the inserting statement says.
+CREATE FUNCTION case_photos_describe() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    SELECT b.media_type, b.width, b.height INTO NEW.media_type, NEW.width, NEW.height
+      FROM photo_blobs b WHERE b.sha256 = NEW.sha256;
+    RETURN NEW;
+END $$;
+ALTER FUNCTION case_photos_describe() OWNER TO portal_workflow;
+CREATE TRIGGER case_photos_describe BEFORE INSERT ON case_photos
+    FOR EACH ROW EXECUTE FUNCTION case_photos_describe();
 REVOKE ALL ON FUNCTION photo_blob_store(text, text, integer, integer, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION photo_blob_store(text, text, integer, integer, bytea) TO portal_app;
 GRANT SELECT, INSERT ON photo_blobs TO portal_workflow;
@@ -683,10 +699,9 @@ SELECT c.id, c.street_id, c.community_id, c.state, c.edition_id, c.version,
            'photos', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                    'id', p.id, 'url', '/api/photos/' || p.sha256,
                                    'caption', p.caption, 'position', p.position,
-                                   'media_type', b.media_type, 'width', b.width,
-                                   'height', b.height) ORDER BY p.position)
-                                 FROM case_photos p JOIN photo_blobs b ON b.sha256 = p.sha256
-                                WHERE p.case_id = c.id), '[]'),
+                                   'media_type', p.media_type, 'width', p.width,
+                                   'height', p.height) ORDER BY p.position)
+                                 FROM case_photos p WHERE p.case_id = c.id), '[]'),
            'committee', jsonb_build_object('elected_on', m.committee_elected_on,
                                            'size', m.committee_size,
                                            'secretary_name', m.secretary_name,

@@ -1,7 +1,6 @@
 -- The state machine as the database holds it, for clients that draw it.
 SELECT json_build_object(
-    'states', (SELECT json_agg(json_build_object('state', state, 'public', public)
-                               ORDER BY position) FROM case_states),
+    'states', (SELECT json_agg(state ORDER BY position) FROM case_states),
     'actions', (SELECT json_agg(json_build_object('action', action, 'from', from_state,
                                                   'to', to_state, 'role', role, 'scope', scope,
                                                   'needs_note', needs_note,
