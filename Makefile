@@ -89,10 +89,11 @@ integration-test: all
 
 test: unit-test integration-test
 
+# exec: the stack is make's own child, so SIGTERM to make reaches it and stops everything
 run:
 	scripts/install-deps
 	$(MAKE) all
-	PORTAL_BUILD=$(BUILD) scripts/stack run
+	PORTAL_BUILD=$(BUILD) exec scripts/stack run
 
 bench: all
 	PORTAL_BUILD=$(BUILD) /usr/bin/python3 scripts/bench
