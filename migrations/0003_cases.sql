@@ -257,12 +257,20 @@ BEGIN
         RAISE EXCEPTION 'a closed edition keeps its deadline'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    IF OLD.state = 'voting' AND NEW.closes_at IS DISTINCT FROM OLD.closes_at
+       AND NEW.closes_at <= now() THEN
+        RAISE EXCEPTION 'a voting edition''s deadline moves only into the future (close it instead)'
+            USING ERRCODE = 'check_violation';
+    END IF;
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
     RETURN NEW;
 END $$;
 CREATE TRIGGER editions_guard BEFORE INSERT OR UPDATE ON editions
     FOR EACH ROW EXECUTE FUNCTION editions_guard();
+-- who made, renamed, rescheduled, opened and closed an edition, and when
+CREATE TRIGGER editions_audit AFTER INSERT OR UPDATE OR DELETE ON editions
+    FOR EACH ROW EXECUTE FUNCTION audit_change();
 
 -- History and revisions are append-only, for every role.
 CREATE FUNCTION append_only() RETURNS trigger

@@ -490,6 +490,25 @@ def test_editions_open_close_and_their_roles(stack, tokens):
     # numbers are unique
     r = api(stack, "POST", "/api/editions", tokens["reviewer"], json={"number": 13, "title": "x"})
     assert_problem(r, 409, "conflict")
+    # every change to an edition is in the audit trail
+    trail = api(stack, "GET", f"/api/audit?entity=editions&entity_id={edition}",
+                tokens["admin"]).json()
+    assert [e["action"] for e in reversed(trail)] == ["create", "update", "update"]
+    assert {e["actor"] for e in trail} == {"reviewer"}
+    assert trail[0]["changes"]["state"] == ["voting", "closed"]
+
+
+def test_a_voting_editions_deadline_moves_only_forward(stack, tokens):
+    _, edition = case_in(stack, tokens, "voting")
+    etag = api(stack, "GET", f"/api/editions/{edition}", tokens["reviewer"]).headers["ETag"]
+    snap = db_snapshot(stack, WORKFLOW_TABLES)
+    r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
+            json={"closes_at": "2001-01-01T00:00:00+08:00"}, headers={"If-Match": etag})
+    assert_problem(r, 422, "validation-failed")
+    assert db_snapshot(stack, WORKFLOW_TABLES) == snap
+    r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
+            json={"closes_at": "2100-01-01T00:00:00+08:00"}, headers={"If-Match": etag})
+    assert r.status_code == 200 and r.json()["closes_at"] == "2100-01-01T00:00:00+08:00"
 
 
 def test_the_deadline_closes_an_edition_by_itself(stack, tokens, pool):
