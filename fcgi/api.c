@@ -212,6 +212,20 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
         return;
     }
-    request_add_header(req, "ETag: \"%s\"", PQgetvalue(res, 0, 1));
+    const char *version = PQgetvalue(res, 0, 1);
+    request_add_header(req, "ETag: \"%s\"", version);
+    /* a client polling what it already has gets no body (GET only: a write
+     * always answers with what it wrote) */
+    const char *none_match = request_param(req, "HTTP_IF_NONE_MATCH");
+    if (status == 200 && none_match != NULL &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+        const char *p = strncmp(none_match, "W/", 2) == 0 ? none_match + 2 : none_match;
+        size_t n = strlen(version);
+        if (p[0] == '"' && strncmp(p + 1, version, n) == 0 && p[n + 1] == '"' && p[n + 2] == '\0') {
+            if (api_commit(req) == 0)
+                response_send(req, 304, "application/json", "", 0, NULL);
+            return;
+        }
+    }
     api_commit_and_send(req, status, res);
 }

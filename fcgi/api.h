@@ -61,7 +61,8 @@ const char *api_street_scope(request_t *req);
 const char *api_if_match(request_t *req, bool required, int *bad);
 
 /* Commits, then sends row 0 of res: column 0 the JSON document, column 1
- * its version, sent as the ETag. 404 when res has no row. */
+ * its version, sent as the ETag. 404 when res has no row; 304 without a
+ * body when a GET's If-None-Match names that version. */
 void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
 
 /* req->body as compact JSON text (arena-owned), to pass to a statement. */

@@ -339,6 +339,26 @@ def test_etags_refuse_stale_and_missing_versions(stack, tokens):
     assert_problem(r, 412, "precondition-failed")
 
 
+def test_a_client_polling_an_unchanged_case_gets_304(stack, tokens):
+    cid, _ = case_in(stack, tokens, "draft")
+    r = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"])
+    etag = r.headers["ETag"]
+    again = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"],
+                headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"].removeprefix("W/") == etag.removeprefix("W/")  # nginx weakens gzipped ones
+    assert api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"],
+               headers={"If-None-Match": '"999"'}).status_code == 200
+    # another street asking with a guessed ETag learns nothing
+    assert api(stack, "GET", f"/api/cases/{cid}", tokens["yanluo"],
+               headers={"If-None-Match": etag}).status_code == 404
+    api(stack, "PATCH", f"/api/cases/{cid}", tokens["shajing"], json={"title": "新标题"},
+        headers={"If-Match": etag})
+    changed = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"],
+                  headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["title"] == "新标题"
+
+
 def test_only_drafts_change(stack, tokens):
     for state in ("review", "published"):
         cid, _ = case_in(stack, tokens, state)
