@@ -39,7 +39,7 @@ CORE_OBJS = $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(CORE))) \
 
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all clean test unit-test integration-test run bench install format format-check
+.PHONY: all clean test unit-test integration-test run bench install format format-check fuzz
 
 all: $(BUILD)/portald $(BUILD)/portalctl $(BUILD)/bench-responder
 
@@ -95,6 +95,16 @@ run:
 	$(MAKE) all
 	PORTAL_BUILD=$(BUILD) exec scripts/stack run
 
+# Fuzzes the parsers that read hostile bytes (needs clang and libclang-rt-14-dev); not part of
+# make test. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p $(BUILD)/fuzz/corpus-image
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ifcgi -o $(BUILD)/fuzz/fuzz_image \
+	      tests/fuzz/fuzz_image.c fcgi/image.c
+	$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	      $(BUILD)/fuzz/corpus-image tests/fuzz/corpus/image
+
 bench: all
 	PORTAL_BUILD=$(BUILD) /usr/bin/python3 scripts/bench
 
@@ -105,10 +115,10 @@ install: $(BUILD)/portald $(BUILD)/portalctl
 	install -m 0644 openapi.json $(DESTDIR)$(PREFIX)/share/portal/openapi.json
 
 format:
-	clang-format -i fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c bench/*.c
+	clang-format -i fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c
 
 format-check:
-	clang-format --dry-run --Werror fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c bench/*.c
+	clang-format --dry-run --Werror fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c
 
 clean:
 	rm -rf build
