@@ -95,7 +95,7 @@ run:
 	$(MAKE) all
 	PORTAL_BUILD=$(BUILD) exec scripts/stack run
 
-# Fuzzes the parsers that read hostile bytes (needs clang and libclang-rt-14-dev); not part of
+# Fuzzes the code that reads hostile bytes (the image parser, token verification) (needs clang and libclang-rt-14-dev); not part of
 # make test. FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -104,6 +104,13 @@ fuzz:
 	      tests/fuzz/fuzz_image.c fcgi/image.c
 	$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	      $(BUILD)/fuzz/corpus-image tests/fuzz/corpus/image
+	@mkdir -p $(BUILD)/fuzz/corpus-token
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ifcgi \
+	      $(shell pkg-config --cflags libjwt jansson) -o $(BUILD)/fuzz/fuzz_token \
+	      tests/fuzz/fuzz_token.c fcgi/token.c fcgi/keyring.c \
+	      $(shell pkg-config --libs libjwt jansson libsodium)
+	$(BUILD)/fuzz/fuzz_token -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	      $(BUILD)/fuzz/corpus-token tests/fuzz/corpus/token
 
 bench: all
 	PORTAL_BUILD=$(BUILD) /usr/bin/python3 scripts/bench
