@@ -100,8 +100,7 @@ static int validate_case_parts(request_t *req)
     return -1;
 }
 
-/* Reads the case (with its ETag) after a write, commits and sends it. */
-static void send_case(request_t *req, int status, const char *id, bool location)
+void cases_send_written(request_t *req, int status, const char *id, bool location)
 {
     const char *values[] = {id, NULL};
     PGresult *doc = api_query(req, SQL_CASES_GET, 2, values);
@@ -148,7 +147,7 @@ void cases_create(request_t *req)
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
-    send_case(req, 201, PQgetvalue(res, 0, 0), true);
+    cases_send_written(req, 201, PQgetvalue(res, 0, 0), true);
 }
 
 void cases_list(request_t *req)
@@ -202,7 +201,7 @@ void cases_update(request_t *req)
         cases_explain_refusal(req, id, expected);
         return;
     }
-    send_case(req, 200, id, false);
+    cases_send_written(req, 200, id, false);
 }
 
 /* Answers an outcome of case_transition or edition_transition that is not

@@ -56,6 +56,10 @@ void editions_create(request_t *req);
 void editions_update(request_t *req);
 void editions_transition(request_t *req);
 
+/* Shared by the case and photo handlers: after a write, reads case id whole
+ * (with its ETag), commits and sends it with status; Location when asked. */
+void cases_send_written(request_t *req, int status, const char *id, bool location);
+
 /* Shared by the case and photo handlers: after a write to case id found no
  * row, answers why (404, 409 not a draft, 412 not at version expected). */
 int cases_explain_refusal(request_t *req, const char *id, const char *expected);

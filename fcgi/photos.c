@@ -40,14 +40,6 @@ static const char *touch_case(request_t *req, const char *id, const char *expect
     return arena_strdup(req->arena, PQgetvalue(res, 0, 1));
 }
 
-static void send_case(request_t *req, int status, const char *id)
-{
-    const char *values[] = {id, NULL};
-    PGresult *doc = api_query(req, SQL_CASES_GET, 2, values);
-    if (doc != NULL)
-        api_commit_and_send_versioned(req, status, doc);
-}
-
 void photos_upload(request_t *req)
 {
     int bad = 0;
@@ -92,7 +84,7 @@ void photos_upload(request_t *req)
     if (api_query(req, SQL_CASES_PHOTO_ADD, 4, add) == NULL)
         return;
     request_add_header(req, "Location: /api/photos/%s", sha);
-    send_case(req, 201, id);
+    cases_send_written(req, 201, id, false);
 }
 
 void photos_update(request_t *req)
@@ -118,7 +110,7 @@ void photos_update(request_t *req)
         response_problem(req, PROBLEM_NOT_FOUND, "the case has no such photo", NULL);
         return;
     }
-    send_case(req, 200, id);
+    cases_send_written(req, 200, id, false);
 }
 
 void photos_delete(request_t *req)
@@ -138,7 +130,7 @@ void photos_delete(request_t *req)
         response_problem(req, PROBLEM_NOT_FOUND, "the case has no such photo", NULL);
         return;
     }
-    send_case(req, 200, id);
+    cases_send_written(req, 200, id, false);
 }
 
 static void free_unescaped(void *p)
