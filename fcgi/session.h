@@ -21,8 +21,10 @@ struct token_rules session_token_rules(const config_t *config);
 int session_check_token(request_t *req, struct token_claims *claims);
 
 /* Whether the token's role may use a route open to roles (ROUTE_EDITOR...).
- * Only a first, cheap answer, given before the body is read: the role is
- * confirmed from the account row by session_load. Writes 403 when not. */
+ * Only a first, cheap answer, given before a large body is read: the role
+ * is confirmed from the account row by session_load. A token made before
+ * a role change therefore gets 403 here where session_load would say 401.
+ * Writes 403 when not. */
 int session_check_role(request_t *req, const struct token_claims *claims, unsigned roles);
 
 /* The parameters of sql/auth_session.sql for claims (arena-owned), for
