@@ -738,3 +738,38 @@ def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, t
         conn.cursor().execute("INSERT INTO votes (case_id, choice, voter) VALUES "
                               "(%s, '满意', 'voter-cccccccccccccc')", (draft,))
     conn.close()
+
+
+@pytest.mark.parametrize("state", ("published", "voting", "closed"))
+def test_every_edition_state_action_role_combination(stack, tokens, state):
+    allowed = {("published", "open"), ("voting", "close")}
+    target = {"open": "voting", "close": "closed"}
+    shajing = street_of(stack, "沙井街道")
+    for action, who in itertools.product(("open", "close"), ("shajing", "reviewer", "admin")):
+        cid, edition = case_in(stack, tokens, state)
+        snap = db_snapshot(stack, WORKFLOW_TABLES)
+        body = {"action": action, "closes_at": "2099-01-01T00:00:00"}
+        r = api(stack, "POST", f"/api/editions/{edition}/transitions", tokens[who], json=body)
+        if who != "reviewer":
+            assert_problem(r, 403, "forbidden")
+        elif (state, action) in allowed:
+            assert r.status_code == 200, r.text
+            assert r.json()["state"] == target[action]
+            assert state_of(stack, cid)[0] == target[action]
+            assert events_of(stack, cid)[-1][:3] == (action, state, target[action])
+            continue
+        else:
+            assert_problem(r, 409, "transition-not-allowed")
+        assert db_snapshot(stack, WORKFLOW_TABLES) == snap, (state, action, who)
+        # the same through SQL as the application role, with each role's settings
+        for role, street in (("editor", shajing), ("admin", None), ("reviewer", None)):
+            conn, cur = sql_as_app(stack, role, street)
+            cur.execute("SELECT outcome FROM edition_transition(%s, %s, %s, NULL)",
+                        (edition, action, "2099-01-01T00:00:00+08:00"))
+            outcome = cur.fetchone()[0]
+            conn.rollback()
+            conn.close()
+            assert outcome == ("forbidden" if role != "reviewer" and (state, action) in allowed
+                               else "not_allowed" if (state, action) not in allowed
+                               else "ok"), (state, action, role, outcome)
+        assert db_snapshot(stack, WORKFLOW_TABLES) == snap
