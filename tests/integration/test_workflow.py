@@ -1,6 +1,7 @@
 """The case workflow through the real stack: every (state, action, role), the
 same through SQL as the application role, ETags under concurrency,
 editions and their deadline, and the seed's edition 13 round-tripping."""
+import calendar
 import itertools
 import threading
 import time
@@ -537,7 +538,7 @@ def test_the_deadline_closes_an_edition_by_itself(stack, tokens, pool):
     r = api(stack, "POST", f"/api/editions/{edition}/transitions", tokens["reviewer"],
             json={"action": "open",
                   "closes_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                             time.gmtime(time.time() + 2))})
+                                             time.gmtime(time.time() + 4))})
     assert r.status_code == 200, r.text
     deadline = time.time() + 15
     while time.time() < deadline and state_of(stack, cid)[0] != "closed":
@@ -706,8 +707,11 @@ def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, t
     cid, edition = case_in(stack, tokens, "published")
     r = api(stack, "POST", f"/api/editions/{edition}/transitions", tokens["reviewer"],
             json={"action": "open", "closes_at": time.strftime(
-                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))})
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))})
     assert r.status_code == 200, r.text
+    # the deadline as shown (+08:00), as seconds since the epoch
+    deadline = calendar.timegm(time.strptime(r.json()["closes_at"][:19],
+                                             "%Y-%m-%dT%H:%M:%S")) - 8 * 3600
 
     def vote(voter):
         conn = psycopg2.connect(stack.dsn("portal_app"))
@@ -724,7 +728,7 @@ def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, t
 
     assert vote("voter-aaaaaaaaaaaaaa") == "ok"
     assert vote("voter-aaaaaaaaaaaaaa") == "23505"  # once per voter and case
-    time.sleep(2.5)
+    time.sleep(max(0.0, deadline - time.time()) + 0.5)
     # the deadline has passed; the edition may not have been closed yet (the
     # default check runs every 20 s): the vote is refused either way
     assert vote("voter-bbbbbbbbbbbbbb") == "23514"
