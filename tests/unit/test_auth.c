@@ -359,7 +359,8 @@ static char *fields_in_error(const char *body_text, bool partial)
     assert_non_null(body);
     json_t *errors = validate_object(body, sample_rules, NRULES, partial);
     json_decref(body);
-    char *out = calloc(1, 256);
+    size_t cap = 256, len = 0;
+    char *out = calloc(1, cap);
     if (errors == NULL)
         return out;
     size_t i;
@@ -368,9 +369,10 @@ static char *fields_in_error(const char *body_text, bool partial)
     {
         const char *field = json_string_value(json_object_get(e, "field"));
         assert_non_null(json_string_value(json_object_get(e, "message")));
-        if (i > 0)
-            strcat(out, ",");
-        strncat(out, field && *field ? field : "(body)", 40);
+        int n = snprintf(out + len, cap - len, "%s%s", i > 0 ? "," : "",
+                         field && *field ? field : "(body)");
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
     }
     json_decref(errors);
     return out;
