@@ -15,29 +15,30 @@ static void api_fail(request_t *req, PGresult *res)
         return;
     }
     const char *state = db_sqlstate(res);
-    req->log_detail = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    /* the schema's names and messages go to the log line, never to the client */
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-    json_t *ext = constraint ? json_pack("{s:s}", "constraint", constraint) : NULL;
+    req->log_detail = constraint
+                          ? arena_printf(req->arena, "%s (%s)", primary ? primary : "", constraint)
+                          : primary;
     if (strcmp(state, "23505") == 0)
-        response_problem(req, PROBLEM_CONFLICT, "a record with these values already exists", ext);
+        response_problem(req, PROBLEM_CONFLICT, "a record with these values already exists", NULL);
     else if (strcmp(state, "23503") == 0)
-        response_problem(req, PROBLEM_VALIDATION, "a referenced record does not exist", ext);
+        response_problem(req, PROBLEM_VALIDATION, "a referenced record does not exist", NULL);
+    else if (strcmp(state, "23514") == 0 && constraint == NULL && primary != NULL)
+        /* a rule a trigger of ours raised, in words written for people */
+        response_problem(req, PROBLEM_VALIDATION, primary, NULL);
     else if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
              strncmp(state, "22", 2) == 0)
-        response_problem(req, PROBLEM_VALIDATION, "a value is not acceptable", ext);
-    else if (strcmp(state, "42501") == 0) {
-        json_decref(ext);
+        response_problem(req, PROBLEM_VALIDATION, "a value is not acceptable", NULL);
+    else if (strcmp(state, "42501") == 0)
         response_problem(req, PROBLEM_FORBIDDEN, NULL, NULL);
-    } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
-        json_decref(ext);
+    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
         response_problem(req, PROBLEM_CONFLICT, "a concurrent change won; try again", NULL);
-    } else if (strcmp(state, "57014") == 0) {
-        json_decref(ext);
+    else if (strcmp(state, "57014") == 0)
         response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, "the query took too long", NULL);
-    } else {
-        json_decref(ext);
+    else
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
-    }
 }
 
 PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values)

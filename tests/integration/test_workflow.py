@@ -526,6 +526,7 @@ def test_a_voting_editions_deadline_moves_only_forward(stack, tokens):
     r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
             json={"closes_at": "2001-01-01T00:00:00+08:00"}, headers={"If-Match": etag})
     assert_problem(r, 422, "validation-failed")
+    assert "future" in r.json()["detail"]
     assert db_snapshot(stack, WORKFLOW_TABLES) == snap
     r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
             json={"closes_at": "2100-01-01T00:00:00+08:00"}, headers={"If-Match": etag})
