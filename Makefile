@@ -120,6 +120,7 @@ install: $(BUILD)/portald $(BUILD)/portalctl
 	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R nginx/. $(DESTDIR)$(PREFIX)/share/portal/nginx/
 	install -m 0644 openapi.json $(DESTDIR)$(PREFIX)/share/portal/openapi.json
+	install -m 0644 scripts/bootstrap.sql $(DESTDIR)$(PREFIX)/share/portal/bootstrap.sql
 
 format:
 	clang-format -i fcgi/*.c fcgi/*.h fcgi/tools/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c
