@@ -527,6 +527,7 @@ DECLARE
     due bigint;
     m   record;
 BEGIN
+    PERFORM set_config('portal.actor', 'system', true); -- for the audit trail
     FOR due IN SELECT ed.id FROM editions ed
                 WHERE ed.state = 'voting' AND ed.closes_at <= now()
                 ORDER BY ed.closes_at FOR UPDATE SKIP LOCKED LOOP

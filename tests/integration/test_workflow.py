@@ -550,6 +550,9 @@ def test_the_deadline_closes_an_edition_by_itself(stack, tokens, pool):
     assert e["state"] == "closed" and e["closed_at"] >= e["closes_at"]
     assert any(ev["edition_id"] == edition for ev in log_events(stack,
                                                                  "edition_closed_at_deadline"))
+    trail = api(stack, "GET", f"/api/audit?entity=editions&entity_id={edition}",
+                tokens["admin"]).json()
+    assert trail[0]["actor"] == "system" and trail[0]["changes"]["state"] == ["voting", "closed"]
 
 
 SEED = "demo/seed/000_ba25347e96eaeba6.txt"
