@@ -569,7 +569,8 @@ ALTER TABLE cases ENABLE ROW LEVEL SECURITY;
 ALTER TABLE cases FORCE ROW LEVEL SECURITY;
 CREATE POLICY cases_read ON cases FOR SELECT USING (case_visible(state, street_id));
 CREATE POLICY cases_insert ON cases FOR INSERT
-    WITH CHECK (portal_role() = 'editor' AND street_id = portal_street_id());
+    WITH CHECK (portal_role() = 'editor' AND street_id = portal_street_id()
+                AND created_by IS NOT DISTINCT FROM portal_user_id());
 CREATE POLICY cases_update ON cases FOR UPDATE
     USING (portal_role() = 'editor' AND street_id = portal_street_id() AND state = 'draft')
     WITH CHECK (portal_role() = 'editor' AND street_id = portal_street_id() AND state = 'draft');

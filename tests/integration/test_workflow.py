@@ -781,3 +781,39 @@ def test_every_edition_state_action_role_combination(stack, tokens, state):
                                else "not_allowed" if (state, action) not in allowed
                                else "ok"), (state, action, role, outcome)
         assert db_snapshot(stack, WORKFLOW_TABLES) == snap
+
+
+def test_sql_as_an_editor_writes_only_its_own_streets_drafts_as_itself(stack, tokens):
+    shajing, yanluo = street_of(stack, "沙井街道"), street_of(stack, "燕罗街道")
+    cur = superuser(stack).cursor()
+    cur.execute("SELECT id FROM staff_users WHERE username = 'shajing'")
+    me = cur.fetchone()[0]
+    cur.execute("SELECT id FROM staff_users WHERE username = 'reviewer'")
+    someone_else = cur.fetchone()[0]
+    cur.execute("SELECT c.id FROM communities c WHERE c.street_id = %s LIMIT 1", (yanluo,))
+    other_comm = cur.fetchone()[0]
+    own_comm = community_id(stack, tokens)
+    b_case, _ = case_in(stack, tokens, "draft")  # 沙井's; yanluo's settings must not reach it
+    snap = db_snapshot(stack, WORKFLOW_TABLES)
+    attempts = [
+        # another street's community
+        ("INSERT INTO cases (community_id, title, created_by) VALUES (%s, 'x', %s)",
+         (other_comm, me), ("editor", shajing, me)),
+        # claiming to be someone else
+        ("INSERT INTO cases (community_id, title, created_by) VALUES (%s, 'x', %s)",
+         (own_comm, someone_else), ("editor", shajing, me)),
+        # another street's draft
+        ("UPDATE cases SET title = 'x' WHERE id = %s", (b_case,), ("editor", yanluo, None)),
+        ("UPDATE cases SET updated_at = now() WHERE id = %s", (b_case,), ("editor", yanluo, None)),
+        ("DELETE FROM cases WHERE id = %s", (b_case,), ("editor", shajing, me)),
+    ]
+    for sql, args, (role, street, user) in attempts:
+        conn, c = sql_as_app(stack, role, street, user)
+        try:
+            c.execute(sql, args)
+            assert c.rowcount == 0, sql  # invisible: nothing to change
+        except psycopg2.Error:
+            pass  # refused outright
+        conn.commit()
+        conn.close()
+    assert db_snapshot(stack, WORKFLOW_TABLES) == snap
