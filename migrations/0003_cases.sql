@@ -345,6 +345,13 @@ GRANT EXECUTE ON FUNCTION content_diff(jsonb, jsonb), case_content(cases) TO por
 
 -- ---- the workflow, as portal_workflow ----------------------------------------
 
+-- What role may do from state, at scope ('case' or 'edition'), by name.
+CREATE FUNCTION allowed_actions(p_state text, p_role text, p_scope text) RETURNS text[]
+    LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT action FROM case_actions
+                  WHERE from_state = p_state AND role = p_role AND scope = p_scope
+                  ORDER BY action) $$;
+
 -- Who the transaction says is acting, for events.
 CREATE FUNCTION portal_actor() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -378,9 +385,7 @@ BEGIN
     END IF;
     state := c.state;
     version := c.version;
-    allowed := ARRAY(SELECT a.action FROM case_actions a
-                      WHERE a.from_state = c.state AND a.role = r AND a.scope = 'case'
-                      ORDER BY a.action);
+    allowed := allowed_actions(c.state, r, 'case');
     IF expected_version IS NOT NULL AND expected_version <> c.version THEN
         outcome := 'stale';
     ELSIF NOT EXISTS (SELECT 1 FROM case_actions a WHERE a.action = p_action AND a.scope = 'case') THEN
@@ -423,9 +428,7 @@ BEGIN
             nullif(btrim(p_note), ''), CASE WHEN t.needs_edition THEN p_edition END, version,
             nullif(current_setting('portal.request_id', true), ''));
     outcome := 'ok';
-    allowed := ARRAY(SELECT a.action FROM case_actions a
-                      WHERE a.from_state = state AND a.role = r AND a.scope = 'case'
-                      ORDER BY a.action);
+    allowed := allowed_actions(state, r, 'case');
     RETURN NEXT;
 END $$;
 
@@ -452,9 +455,7 @@ BEGIN
     END IF;
     state := e.state;
     version := e.version;
-    allowed := ARRAY(SELECT a.action FROM case_actions a
-                      WHERE a.from_state = e.state AND a.role = p_role AND a.scope = 'edition'
-                      ORDER BY a.action);
+    allowed := allowed_actions(e.state, p_role, 'edition');
     SELECT * INTO t FROM case_actions a
      WHERE a.action = p_action AND a.from_state = e.state AND a.role = p_role
        AND a.scope = 'edition';
@@ -503,9 +504,7 @@ BEGIN
     RETURNING ed.state, ed.version INTO state, version;
     outcome := 'ok';
     detail := moved || ' cases moved';
-    allowed := ARRAY(SELECT a.action FROM case_actions a
-                      WHERE a.from_state = state AND a.role = p_role AND a.scope = 'edition'
-                      ORDER BY a.action);
+    allowed := allowed_actions(state, p_role, 'edition');
     RETURN NEXT;
 END $$;
 

@@ -229,6 +229,14 @@ def test_history_is_append_only_for_every_role(stack, tokens):
                     raise psycopg2.Error("no row")
             conn.rollback()
             conn.close()
+    # beneath privileges and row security, a trigger: even a superuser is refused
+    conn = superuser(stack)
+    for statement in ("UPDATE case_events SET note = 'x' WHERE case_id = %s",
+                      "DELETE FROM case_revisions WHERE case_id = %s"):
+        with pytest.raises(psycopg2.Error) as err:
+            conn.cursor().execute(statement, (cid,))
+        assert "append-only" in str(err.value)
+    conn.close()
     assert db_snapshot(stack, WORKFLOW_TABLES) == snap
 
 
