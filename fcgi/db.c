@@ -202,10 +202,20 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
             ok = sent = false;
             break;
         }
-        while (PQgetResult(conn) != NULL) /* a query's trailing NULL */
-            ;
-        if (!db_ok(results[i]))
+        PGresult *extra;
+        while ((extra = PQgetResult(conn)) != NULL) /* up to the query's closing NULL */
+            PQclear(extra);
+        if (!db_ok(results[i]) && PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED) {
             ok = false;
+            logline_t line;
+            log_begin(&line, "warn", "db_statement_failed");
+            log_str(&line, "statement", sql_files[steps[i].statement].name);
+            log_str(&line, "sqlstate", db_sqlstate(results[i]));
+            log_str(&line, "error", PQresultErrorField(results[i], PG_DIAG_MESSAGE_PRIMARY));
+            log_end(&line);
+        } else if (!db_ok(results[i])) {
+            ok = false; /* skipped because an earlier step failed */
+        }
     }
     if (sent) {
         PGresult *sync = PQgetResult(conn);
@@ -223,7 +233,7 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
     PGresult *session = results[count - 1];
     for (int i = 0; i < count - 1; i++)
         PQclear(results[i]);
-    if (arena_defer(arena, result_release, session) != 0) {
+    if (arena_defer(arena, result_release, session) != 0) { /* it cleared session */
         db_rollback(db);
         return NULL;
     }

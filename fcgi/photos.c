@@ -155,8 +155,8 @@ void photos_get(request_t *req)
     }
     size_t len = 0;
     unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &len);
+    /* arena_defer frees bytes itself when it fails */
     if (bytes == NULL || arena_defer(req->arena, free_unescaped, bytes) != 0) {
-        PQfreemem(bytes);
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
