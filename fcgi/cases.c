@@ -14,7 +14,6 @@
 #include "handlers.h"
 #include "response.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define ACTIONS_MAX 20
 
 static const struct field_rule case_rules[] = {

@@ -11,8 +11,6 @@
 #include "handlers.h"
 #include "response.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct field_rule edition_rules[] = {
     {"number", FIELD_INT, FIELD_REQUIRED, 1, 100000, NULL},
     {"title", FIELD_LINE, FIELD_REQUIRED, 1, 200, NULL},

@@ -13,8 +13,6 @@
 #include "handlers.h"
 #include "response.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct field_rule caption_rules[] = {
     {"caption", FIELD_LINE, 0, 0, 200, NULL},
 };

@@ -23,8 +23,6 @@ static const struct field_rule community_rules[] = {
     {"secretary_post", FIELD_LINE, FIELD_NULLABLE, 1, 100, NULL},
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 void streets_list(request_t *req)
 {
     PGresult *res = api_query(req, SQL_STREETS_LIST, 0, NULL);

@@ -29,8 +29,6 @@ static const struct field_rule user_update_rules[] = {
     {"password", FIELD_TEXT, 0, 1, PASSWORD_MAX, NULL},
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Checks the password field if present and returns its hash (arena-owned),
  * or NULL when absent. On a bad password answers 422 and sets *failed. */
 static const char *take_password(request_t *req, int *failed)

@@ -26,6 +26,9 @@ enum field_flags {
     FIELD_NULLABLE = 1u << 1, /* null is accepted (clears the value) */
 };
 
+/* The number of rules in a rule table (an array, not a pointer). */
+#define COUNT(rules) (sizeof(rules) / sizeof((rules)[0]))
+
 struct field_rule {
     const char *name;
     enum field_type type;
