@@ -198,6 +198,7 @@ class Stack:
         shutil.copytree(os.path.join(conf_dir, "www"), www, dirs_exist_ok=True)
         for sub in ("body", "fastcgi", "proxy", "uwsgi", "scgi"):
             os.makedirs(os.path.join(self.run_dir, "tmp", sub), exist_ok=True)
+        os.makedirs(os.path.join(self.run_dir, "cache"), exist_ok=True)
         snippets = os.path.join(self.run_dir, "conf")
         os.makedirs(snippets, exist_ok=True)
         max_body, max_photo, timeout = self._pool_limits()
@@ -208,6 +209,7 @@ class Stack:
             "@CONF@": snippets,
             "@MAX_BODY@": max_body,
             "@MAX_PHOTO@": max_photo,
+            "@CACHE@": os.path.join(self.run_dir, "cache"),
             "@TIMEOUT@": timeout,
             "@RUN@": self.run_dir,
             "@USER@": "user www-data;" if self.as_root else "",

@@ -677,6 +677,14 @@ def test_photos_are_checked_by_their_bytes_and_stored_with_the_case(stack, token
     got = api(stack, "GET", photo["url"])
     assert got.status_code == 200 and got.content == data
     assert got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # (its 404s while it was a draft were not kept) nginx keeps the public answer ...
+    again = api(stack, "GET", photo["url"])
+    assert again.headers["X-Cache-Status"] == "HIT" and again.content == data
+    assert again.headers["X-Request-Id"] != got.headers["X-Request-Id"]
+    # ... and never one asked for with a token
+    staff = api(stack, "GET", photo["url"], tokens["shajing"])
+    assert staff.headers["X-Cache-Status"] == "BYPASS"
+    assert staff.headers["Cache-Control"].startswith("private")
 
 
 def test_bad_photos_get_4xx_and_nothing_is_stored(stack, tokens):
