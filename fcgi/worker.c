@@ -144,7 +144,11 @@ void worker_dispatch(request_t *req)
     if (req->match.def->body == ROUTE_BODY_IMAGE && request_read_image(req) != 0)
         return;
     if (access != ROUTE_OPEN) {
-        const char **lookup = (access & ROUTE_STAFF) != 0 ? session_values(req, &claims) : NULL;
+        const char **lookup = NULL;
+        if ((access & ROUTE_STAFF) != 0 && (lookup = session_values(req, &claims)) == NULL) {
+            response_problem(req, PROBLEM_INTERNAL, NULL, NULL); /* out of memory */
+            return;
+        }
         PGresult *session = db_begin_session(req->worker->db, req->arena, req->request_id, lookup);
         if (session == NULL) {
             response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
