@@ -110,12 +110,12 @@ void cases_send_written(request_t *req, int status, const char *id, bool locatio
     api_commit_and_send_versioned(req, status, doc);
 }
 
-int cases_explain_refusal(request_t *req, const char *id, const char *expected)
+void cases_explain_refusal(request_t *req, const char *id, const char *expected)
 {
     const char *values[] = {id, api_street_scope(req)};
     PGresult *res = api_query(req, SQL_CASES_STATE, 2, values);
     if (res == NULL)
-        return -1;
+        return;
     if (PQntuples(res) != 1)
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
     else if (strcmp(PQgetvalue(res, 0, 0), "draft") != 0)
@@ -129,7 +129,6 @@ int cases_explain_refusal(request_t *req, const char *id, const char *expected)
                          json_pack("{s:s}", "etag", PQgetvalue(res, 0, 1)));
     else
         response_problem(req, PROBLEM_CONFLICT, "the case could not be changed", NULL);
-    return -1;
 }
 
 void cases_create(request_t *req)

@@ -62,7 +62,7 @@ void cases_send_written(request_t *req, int status, const char *id, bool locatio
 
 /* Shared by the case and photo handlers: after a write to case id found no
  * row, answers why (404, 409 not a draft, 412 not at version expected). */
-int cases_explain_refusal(request_t *req, const char *id, const char *expected);
+void cases_explain_refusal(request_t *req, const char *id, const char *expected);
 
 /* Answers a refused case or edition transition: res row 0 is (outcome,
  * state, version, allowed as JSON, detail) from the workflow functions. */

@@ -495,7 +495,7 @@ BEGIN
         moved := moved + 1;
     END LOOP;
     UPDATE editions ed
-       SET state = CASE t.to_state WHEN 'voting' THEN 'voting' ELSE 'closed' END,
+       SET state = t.to_state, -- an edition's states are its cases' from published on
            closes_at = CASE WHEN p_action = 'open' THEN coalesce(p_closes_at, ed.closes_at)
                             ELSE ed.closes_at END,
            opened_at = CASE WHEN p_action = 'open' THEN now() ELSE ed.opened_at END,
