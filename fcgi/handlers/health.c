@@ -7,7 +7,7 @@
 
 #include "db.h"
 #include "handlers.h"
-#include "migrate.h"
+#include "schema_version.h"
 #include "response.h"
 
 void health_live(request_t *req)
@@ -25,7 +25,7 @@ void health_ready(request_t *req)
         return;
     }
     long have = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    long want = migrate_latest_version();
+    long want = PORTAL_SCHEMA_VERSION;
     if (have < want) {
         response_problem(
             req, PROBLEM_SCHEMA_NOT_CURRENT, "run portalctl migrate",
