@@ -41,7 +41,7 @@ static void api_fail(request_t *req, PGresult *res)
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
 }
 
-PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values)
+PGresult *api_run(request_t *req, int statement, size_t nparams, const char *const *values)
 {
     PGresult *res = db_query(req->worker->db, req->arena, statement, nparams, values);
     if (res == NULL || !db_ok(res)) {
@@ -51,8 +51,8 @@ PGresult *api_query(request_t *req, int statement, int nparams, const char *cons
     return res;
 }
 
-PGresult *api_query_binary(request_t *req, int statement, int nparams, const char *const *values,
-                           const int *lengths, const int *formats)
+PGresult *api_run_binary(request_t *req, int statement, size_t nparams, const char *const *values,
+                         const int *lengths, const int *formats)
 {
     PGresult *res =
         db_query_binary(req->worker->db, req->arena, statement, nparams, values, lengths, formats);
@@ -75,14 +75,14 @@ int api_commit(request_t *req)
 
 void api_commit_and_send(request_t *req, int status, PGresult *res)
 {
-    if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+    const char *text = db_value(res, 0, "doc");
+    if (text == NULL) {
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
         return;
     }
     if (api_commit(req) != 0)
         return;
-    const char *text = PQgetvalue(res, 0, 0);
-    response_send(req, status, "application/json", text, (size_t)PQgetlength(res, 0, 0), NULL);
+    response_send(req, status, "application/json", text, db_length(res, 0, "doc"), NULL);
 }
 
 const char *api_param_text(request_t *req, const char *name)
@@ -156,15 +156,22 @@ const char *api_body_text(request_t *req)
 }
 
 void api_send_written(request_t *req, int status, PGresult *written, int get_statement,
-                      int get_nparams, const char *location_prefix)
+                      const char *location_prefix)
 {
-    if (PQntuples(written) != 1) {
+    const char *id = PQntuples(written) == 1 ? db_value(written, 0, "id") : NULL;
+    if (id == NULL) {
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
         return;
     }
-    const char *id = PQgetvalue(written, 0, 0);
-    const char *values[] = {id, NULL};
-    PGresult *doc = api_query(req, get_statement, get_nparams, values);
+    int nparams = db_statement_params(get_statement);
+    const char **values = nparams > 0 ? arena_alloc(req->arena, sizeof(char *) * nparams) : NULL;
+    if (nparams > 0 && values == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return;
+    }
+    for (int i = 0; i < nparams; i++)
+        values[i] = i == 0 ? id : NULL;
+    PGresult *doc = api_run(req, get_statement, nparams > 0 ? (size_t)nparams : 0, values);
     if (doc == NULL)
         return;
     if (location_prefix != NULL)
@@ -209,11 +216,11 @@ const char *api_if_match(request_t *req, bool required, int *bad)
 
 void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
 {
-    if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+    const char *version = db_value(res, 0, "version");
+    if (db_value(res, 0, "doc") == NULL || version == NULL) {
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
         return;
     }
-    const char *version = PQgetvalue(res, 0, 1);
     request_add_header(req, "ETag: \"%s\"", version);
     /* a client polling what it already has gets no body (GET only: a write
      * always answers with what it wrote) */

@@ -9,32 +9,41 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "request.h"
 #include "sql_catalog.h"
 #include "validate.h"
 
-/* Runs a statement in the request's transaction. On failure it has already
- * answered (503 when the database is gone, 409/422 for constraint
- * violations, 403 when row-level security refused a write, 500 otherwise)
- * and returns NULL. */
-PGresult *api_query(request_t *req, int statement, int nparams, const char *const *values);
-
+/* Runs a statement in the request's transaction with the values of an
+ * array (its length is the count: a statement's values are never counted
+ * by hand). On failure it has already answered (503 when the database is
+ * gone, 409/422 for constraint violations, 403 when row-level security
+ * refused a write, 500 otherwise) and returns NULL. */
+#define api_query(req, statement, values) api_run((req), (statement), COUNT(values), (values))
+/* As api_query, for a statement that takes no values. */
+#define api_query_none(req, statement) api_run((req), (statement), 0, NULL)
 /* As api_query, with binary parameters (see db_query_binary). */
-PGresult *api_query_binary(request_t *req, int statement, int nparams, const char *const *values,
-                           const int *lengths, const int *formats);
+#define api_query_binary(req, statement, values, lengths, formats)                                 \
+    api_run_binary((req), (statement), COUNT(values), (values), (lengths), (formats))
+
+PGresult *api_run(request_t *req, int statement, size_t nparams, const char *const *values);
+PGresult *api_run_binary(request_t *req, int statement, size_t nparams, const char *const *values,
+                         const int *lengths, const int *formats);
 
 /* Commits; on failure answers (503, or 409 for a serialization failure) and returns -1. */
 int api_commit(request_t *req);
 
-/* Commits, then sends row 0, column 0 of res (JSON text built by the
- * statement) with status; 404 when res has no row. */
+/* Commits, then sends column doc of row 0 of res (JSON text built by the
+ * statement) with status; 404 when res has no row or doc is NULL. */
 void api_commit_and_send(request_t *req, int status, PGresult *res);
 
-/* After a write whose statement returned the row's id: reads the row with
- * get_statement (params: id, then NULLs up to get_nparams), commits and sends it; Location is set
- * when location_prefix is given (201 Created). 404 when nothing was written. */
+/* After a write whose statement returned the row's id (column id): reads
+ * the row with get_statement (values: the id, then NULL for each further
+ * one it takes, e.g. no street scope), commits and sends it; Location is
+ * set when location_prefix is given (201 Created). 404 when nothing was
+ * written. */
 void api_send_written(request_t *req, int status, PGresult *written, int get_statement,
-                      int get_nparams, const char *location_prefix);
+                      const char *location_prefix);
 
 /* The int64 path parameter called name (routes only match canonical ints). */
 const char *api_param_text(request_t *req, const char *name);
@@ -60,8 +69,8 @@ const char *api_street_scope(request_t *req);
  * "*" one is 412 (it can match no version of ours), also setting *bad. */
 const char *api_if_match(request_t *req, bool required, int *bad);
 
-/* Commits, then sends row 0 of res: column 0 the JSON document, column 1
- * its version, sent as the ETag. 404 when res has no row; 304 without a
+/* Commits, then sends row 0 of res: column doc the JSON document, column
+ * version its version, sent as the ETag. 404 when res has no row; 304 without a
  * body when a GET's If-None-Match names that version. */
 void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
 

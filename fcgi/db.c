@@ -1,6 +1,7 @@
 /* db: lazy connection, prepared statements, transactions. See db.h. */
 #include "db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,18 +121,39 @@ static void result_release(void *res)
     PQclear(res);
 }
 
-PGresult *db_query(db_t *db, arena_t *arena, int statement, int nparams, const char *const *values)
+PGresult *db_query(db_t *db, arena_t *arena, int statement, size_t nparams,
+                   const char *const *values)
 {
     return db_query_binary(db, arena, statement, nparams, values, NULL, NULL);
 }
 
-PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, int nparams,
+int db_statement_params(int statement)
+{
+    return statement >= 0 && statement < SQL_COUNT ? sql_files[statement].nparams : -1;
+}
+
+PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparams,
                           const char *const *values, const int *lengths, const int *formats)
 {
     if (statement < 0 || statement >= SQL_COUNT || db_connect(db) != 0)
         return NULL;
-    PGresult *res =
-        PQexecPrepared(db->conn, sql_files[statement].name, nparams, values, lengths, formats, 0);
+    if (nparams != (size_t)sql_files[statement].nparams) {
+        logline_t line;
+        log_begin(&line, "error", "statement_params_mismatch");
+        log_str(&line, "statement", sql_files[statement].name);
+        log_int(&line, "takes", sql_files[statement].nparams);
+        log_int(&line, "given", (long long)nparams);
+        log_end(&line);
+        /* an error result with no SQLSTATE: the caller answers 500 */
+        PGresult *refused = PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+        if (refused == NULL || arena_defer(arena, result_release, refused) != 0) {
+            PQclear(refused);
+            return NULL;
+        }
+        return refused;
+    }
+    PGresult *res = PQexecPrepared(db->conn, sql_files[statement].name, (int)nparams, values,
+                                   lengths, formats, 0);
     if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(res);
         db_note_failure(db, sql_files[statement].name);
@@ -150,6 +172,50 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, int nparams,
         log_end(&line);
     }
     return res;
+}
+
+static int column_of(const PGresult *res, int row, const char *column)
+{
+    int col = PQfnumber(res, column);
+    if (col < 0) {
+        logline_t line;
+        log_begin(&line, "error", "result_column_missing");
+        log_str(&line, "column", column);
+        log_end(&line);
+        return -1;
+    }
+    if (row < 0 || row >= PQntuples(res) || PQgetisnull(res, row, col))
+        return -1;
+    return col;
+}
+
+const char *db_value(const PGresult *res, int row, const char *column)
+{
+    int col = column_of(res, row, column);
+    return col < 0 ? NULL : PQgetvalue(res, row, col);
+}
+
+long long db_int(const PGresult *res, int row, const char *column, long long fallback)
+{
+    const char *text = db_value(res, row, column);
+    if (text == NULL || *text == '\0')
+        return fallback;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    return *end != '\0' || errno != 0 ? fallback : v;
+}
+
+bool db_bool(const PGresult *res, int row, const char *column)
+{
+    const char *text = db_value(res, row, column);
+    return text != NULL && strcmp(text, "t") == 0;
+}
+
+size_t db_length(const PGresult *res, int row, const char *column)
+{
+    int col = column_of(res, row, column);
+    return col < 0 ? 0 : (size_t)PQgetlength(res, row, col);
 }
 
 bool db_ok(const PGresult *res)
@@ -174,13 +240,14 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
     if (db_connect(db) != 0)
         return NULL;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
+    /* each takes as many values as the catalog counted in its text */
     struct {
-        int statement, nparams;
+        int statement;
         const char *const *values;
     } steps[] = {
-        {SQL_TX_BEGIN, 0, NULL},
-        {SQL_TX_SETTINGS, 2, settings},
-        {SQL_AUTH_SESSION, 2, session_values},
+        {SQL_TX_BEGIN, NULL},
+        {SQL_TX_SETTINGS, settings},
+        {SQL_AUTH_SESSION, session_values},
     };
     int count = session_values != NULL ? 3 : 2;
     PGconn *conn = db->conn;
@@ -190,8 +257,9 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
     }
     bool sent = true;
     for (int i = 0; i < count && sent; i++)
-        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name, steps[i].nparams,
-                                   steps[i].values, NULL, NULL, 0) == 1;
+        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
+                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
+                                   NULL, 0) == 1;
     sent = sent && PQpipelineSync(conn) == 1;
     PGresult *results[3] = {NULL, NULL, NULL};
     bool ok = sent;

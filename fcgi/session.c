@@ -95,10 +95,10 @@ int session_load(request_t *req, PGresult *res, unsigned roles)
         session_refuse(req, "invalid_token", "account disabled, changed or gone");
         return -1;
     }
-    req->user.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    req->user.username = PQgetvalue(res, 0, 1);
-    req->user.role = PQgetvalue(res, 0, 2);
-    req->user.street_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    req->user.user_id = db_int(res, 0, "user_id", 0);
+    req->user.username = db_value(res, 0, "username");
+    req->user.role = db_value(res, 0, "role");
+    req->user.street_id = db_int(res, 0, "street_id", 0);
     if ((role_bit(req->user.role) & roles) == 0) {
         response_problem(req, PROBLEM_FORBIDDEN, "your role may not do this", NULL);
         return -1;

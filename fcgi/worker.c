@@ -73,7 +73,7 @@ static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
         return;
     if (db_begin(ctx->db, arena, "deadline-check") != 0)
         return; /* the database is down; the next check will try again */
-    PGresult *res = db_query(ctx->db, arena, SQL_EDITIONS_CLOSE_DUE, 0, NULL);
+    PGresult *res = db_query(ctx->db, arena, SQL_EDITIONS_CLOSE_DUE, 0, NULL); /* takes none */
     if (res == NULL || !db_ok(res) || db_commit(ctx->db, arena) != 0) {
         db_rollback(ctx->db);
         arena_reset(arena);
@@ -82,9 +82,9 @@ static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
     for (int i = 0; i < PQntuples(res); i++) {
         logline_t line;
         log_begin(&line, "info", "edition_closed_at_deadline");
-        log_int(&line, "edition_id", strtoll(PQgetvalue(res, i, 0), NULL, 10));
-        log_int(&line, "number", strtoll(PQgetvalue(res, i, 1), NULL, 10));
-        log_str(&line, "detail", PQgetvalue(res, i, 2));
+        log_int(&line, "edition_id", db_int(res, i, "edition_id", 0));
+        log_int(&line, "number", db_int(res, i, "number", 0));
+        log_str(&line, "detail", db_value(res, i, "cases_closed"));
         log_end(&line);
     }
     arena_reset(arena);

@@ -4,7 +4,7 @@ SELECT coalesce(json_agg(json_build_object('id', a.id, 'at', a.at, 'actor_id', a
                                            'actor', a.actor, 'request_id', a.request_id,
                                            'entity', a.entity, 'entity_id', a.entity_id,
                                            'action', a.action, 'changes', a.changes)
-                         ORDER BY a.id DESC), '[]')
+                         ORDER BY a.id DESC), '[]') AS doc
   FROM (SELECT * FROM audit_log
          WHERE ($1::text IS NULL OR entity = $1::text)
            AND ($2::bigint IS NULL OR entity_id = $2::bigint)

@@ -1,3 +1,3 @@
 -- Trades a refresh token for the next one. $1 old hash (hex), $2 new hash (hex), $3 ttl ms.
-SELECT outcome, coalesce(user_id, 0), coalesce(token_version, 0)
+SELECT outcome, coalesce(user_id, 0) AS user_id, coalesce(token_version, 0) AS token_version
   FROM auth_refresh_rotate(decode($1::text, 'hex'), decode($2::text, 'hex'), $3::bigint)

@@ -17,5 +17,5 @@ b AS (SELECT r.version, r.content FROM case_revisions r, c
        WHERE r.case_id = c.id AND ($3::integer IS NULL OR r.version = $3::integer)
        ORDER BY r.version DESC LIMIT 1)
 SELECT json_build_object('from', a.version, 'to', b.version,
-                         'changes', content_diff(a.content, b.content))
+                         'changes', content_diff(a.content, b.content)) AS doc
   FROM a, b

@@ -7,4 +7,4 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM cases
                         'actor_id', e.actor_id, 'actor', e.actor, 'note', e.note,
                         'edition_id', e.edition_id, 'version', e.version, 'at', e.at)
                         ORDER BY e.id), '[]')
-               FROM case_events e WHERE e.case_id = $1::bigint) END
+               FROM case_events e WHERE e.case_id = $1::bigint) END AS doc

@@ -16,4 +16,4 @@ SELECT json_build_object(
                              '[]'),
            'next_after', CASE WHEN (SELECT count(*) FROM page) > $5::integer
                               THEN (SELECT max(id) FROM (SELECT id FROM page ORDER BY id
-                                                          LIMIT $5::integer) AS p) END)
+                                                          LIMIT $5::integer) AS p) END) AS doc

@@ -6,4 +6,4 @@ shifted AS (UPDATE case_photos p SET position = p.position - 1
               FROM gone g
              WHERE p.case_id = $1::bigint AND p.position > g.position
             RETURNING p.id)
-SELECT count(*) FROM gone
+SELECT count(*) AS deleted FROM gone

@@ -5,4 +5,4 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM cases
        THEN (SELECT coalesce(json_agg(json_build_object(
                         'version', r.version, 'saved_at', r.saved_at, 'saved_by', r.saved_by,
                         'saved_by_name', r.saved_by_name) ORDER BY r.version), '[]')
-               FROM case_revisions r WHERE r.case_id = $1::bigint) END
+               FROM case_revisions r WHERE r.case_id = $1::bigint) END AS doc

@@ -1,2 +1,2 @@
 -- Editions, newest first.
-SELECT coalesce(json_agg(doc ORDER BY number DESC), '[]') FROM edition_docs
+SELECT coalesce(json_agg(doc ORDER BY number DESC), '[]') AS doc FROM edition_docs

@@ -1,2 +1,2 @@
 -- Every street, as a JSON array.
-SELECT coalesce(json_agg(doc ORDER BY id), '[]') FROM street_docs
+SELECT coalesce(json_agg(doc ORDER BY id), '[]') AS doc FROM street_docs

@@ -5,4 +5,4 @@ SELECT json_build_object(
                                                   'to', to_state, 'role', role, 'scope', scope,
                                                   'needs_note', needs_note,
                                                   'needs_edition', needs_edition)
-                                ORDER BY action, from_state, role) FROM case_actions))
+                                ORDER BY action, from_state, role) FROM case_actions)) AS doc

@@ -105,18 +105,18 @@ static void send_access_token(request_t *req, struct token_claims *claims)
     response_json(req, 200, body);
 }
 
-/* Claims from a row with the id at id_col and username, role and street
- * from name_col onwards (the order both auth_login_lookup and auth_session use). */
-static void fill_claims(struct token_claims *claims, PGresult *res, int id_col, int name_col,
-                        int version)
+/* Claims from row 0 of an account row (user_id, username, role,
+ * street_id: auth_login_lookup and auth_token_subject both return them). */
+static void fill_claims(struct token_claims *claims, PGresult *res, int version)
 {
-    int role_col = name_col + 1, street_col = name_col + 2;
+    const char *username = db_value(res, 0, "username");
+    const char *role = db_value(res, 0, "role");
     memset(claims, 0, sizeof(*claims));
-    claims->user_id = strtoll(PQgetvalue(res, 0, id_col), NULL, 10);
+    claims->user_id = db_int(res, 0, "user_id", 0);
     claims->version = version;
-    claims->street_id = strtoll(PQgetvalue(res, 0, street_col), NULL, 10);
-    snprintf(claims->username, sizeof(claims->username), "%s", PQgetvalue(res, 0, name_col));
-    snprintf(claims->role, sizeof(claims->role), "%s", PQgetvalue(res, 0, role_col));
+    claims->street_id = db_int(res, 0, "street_id", 0);
+    snprintf(claims->username, sizeof(claims->username), "%s", username ? username : "");
+    snprintf(claims->role, sizeof(claims->role), "%s", role ? role : "");
 }
 
 static void login_refuse_wait(request_t *req, long long wait_ms, bool locked)
@@ -131,19 +131,20 @@ static void login_refuse_wait(request_t *req, long long wait_ms, bool locked)
                                (json_int_t)wait_ms));
 }
 
-/* Logs the rows of auth_login_failed or auth_login_succeeded: (event
+/* Logs the rows of auth_login_failed or auth_login_succeeded: event
  * "locked" or "lock_ended", key "user:<name>" or "addr:<ip>", failures,
- * the lock's end). */
+ * locked_until (the lock's end). */
 static void log_lock_events(const request_t *req, PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++) {
-        bool locked = strcmp(PQgetvalue(res, i, 0), "locked") == 0;
+        const char *event = db_value(res, i, "event");
+        bool locked = event != NULL && strcmp(event, "locked") == 0;
         logline_t line;
         log_begin(&line, locked ? "warn" : "info", locked ? "login_locked" : "login_lock_ended");
-        log_str(&line, "key", PQgetvalue(res, i, 1));
+        log_str(&line, "key", db_value(res, i, "key"));
         if (locked)
-            log_int(&line, "failures", strtoll(PQgetvalue(res, i, 2), NULL, 10));
-        log_str(&line, locked ? "until" : "ended_at", PQgetvalue(res, i, 3));
+            log_int(&line, "failures", db_int(res, i, "failures", 0));
+        log_str(&line, locked ? "until" : "ended_at", db_value(res, i, "locked_until"));
         log_str(&line, "request_id", req->request_id ? req->request_id : "");
         log_end(&line);
     }
@@ -161,7 +162,7 @@ static void login_count_failure(request_t *req, const char *username, const char
         arena_printf(req->arena, "%u", c->login_slow_after),
         arena_printf(req->arena, "%u", c->login_slow_delay_ms),
     };
-    PGresult *res = api_query(req, SQL_AUTH_LOGIN_FAILED, 7, values);
+    PGresult *res = api_query(req, SQL_AUTH_LOGIN_FAILED, values);
     if (res == NULL || api_commit(req) != 0)
         return;
     log_lock_events(req, res);
@@ -171,7 +172,7 @@ static void login_count_failure(request_t *req, const char *username, const char
 
 void auth_login(request_t *req)
 {
-    if (api_validate(req, login_rules, 2, false) != 0)
+    if (api_validate(req, login_rules, COUNT(login_rules), false) != 0)
         return;
     const char *username = json_string_value(json_object_get(req->body, "username"));
     json_t *pw = json_object_get(req->body, "password");
@@ -180,35 +181,36 @@ void auth_login(request_t *req)
     const char *addr = req->remote_addr ? req->remote_addr : "unknown";
 
     const char *gate_values[] = {username, addr};
-    PGresult *gate = api_query(req, SQL_AUTH_LOGIN_GATE, 2, gate_values);
+    PGresult *gate = api_query(req, SQL_AUTH_LOGIN_GATE, gate_values);
     if (gate == NULL)
         return;
-    long long wait_ms = strtoll(PQgetvalue(gate, 0, 0), NULL, 10);
+    long long wait_ms = db_int(gate, 0, "wait_ms", 0);
     if (wait_ms > 0) {
-        login_refuse_wait(req, wait_ms, PQgetvalue(gate, 0, 1)[0] == 't');
+        login_refuse_wait(req, wait_ms, db_bool(gate, 0, "locked"));
         return;
     }
     const char *lookup_values[] = {username};
-    PGresult *account = api_query(req, SQL_AUTH_LOGIN_LOOKUP, 1, lookup_values);
+    PGresult *account = api_query(req, SQL_AUTH_LOGIN_LOOKUP, lookup_values);
     if (account == NULL)
         return;
     bool found = PQntuples(account) == 1;
-    bool good = password_verify(found ? PQgetvalue(account, 0, 1) : NULL, password, password_len);
-    if (!good || PQgetvalue(account, 0, 2)[0] == 't') { /* found, or good is false */
+    bool good = password_verify(found ? db_value(account, 0, "password_hash") : NULL, password,
+                                password_len);
+    if (!good || db_bool(account, 0, "disabled")) { /* found, or good is false */
         login_count_failure(req, username, addr);
         return;
     }
     struct token_claims claims;
-    fill_claims(&claims, account, 0, 4, atoi(PQgetvalue(account, 0, 3)));
+    fill_claims(&claims, account, (int)db_int(account, 0, "token_version", 0));
     const char *refresh = refresh_new(req);
     const char *issue_values[] = {
-        PQgetvalue(account, 0, 0),
+        db_value(account, 0, "user_id"),
         refresh_hash_hex(req, refresh),
         arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
     };
     const char *name_values[] = {username};
-    PGresult *cleared = api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, 1, name_values);
-    if (cleared == NULL || api_query(req, SQL_AUTH_REFRESH_ISSUE, 3, issue_values) == NULL ||
+    PGresult *cleared = api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, name_values);
+    if (cleared == NULL || api_query(req, SQL_AUTH_REFRESH_ISSUE, issue_values) == NULL ||
         api_commit(req) != 0)
         return;
     log_lock_events(req, cleared);
@@ -232,27 +234,28 @@ void auth_refresh(request_t *req)
         refresh_hash_hex(req, next),
         arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
     };
-    PGresult *res = api_query(req, SQL_AUTH_REFRESH_ROTATE, 3, values);
+    PGresult *res = api_query(req, SQL_AUTH_REFRESH_ROTATE, values);
     if (res == NULL)
         return;
-    const char *outcome = PQgetvalue(res, 0, 0);
-    if (strcmp(outcome, "ok") != 0) {
+    const char *outcome = db_value(res, 0, "outcome");
+    if (outcome == NULL || strcmp(outcome, "ok") != 0) {
         if (api_commit(req) != 0) /* a revoked family must stay revoked */
             return;
-        if (strcmp(outcome, "reused") == 0) {
+        if (outcome != NULL && strcmp(outcome, "reused") == 0) {
             logline_t line;
             log_begin(&line, "warn", "refresh_reused");
-            log_str(&line, "user_id", PQgetvalue(res, 0, 1));
+            log_str(&line, "user_id", db_value(res, 0, "user_id"));
             log_str(&line, "request_id", req->request_id ? req->request_id : "");
             log_end(&line);
         }
         refresh_cookie_clear(req);
-        req->log_detail = arena_printf(req->arena, "refresh token %s", outcome);
+        req->log_detail =
+            arena_printf(req->arena, "refresh token %s", outcome ? outcome : "refused");
         response_problem(req, PROBLEM_UNAUTHORIZED, "sign in again", NULL);
         return;
     }
-    const char *subject_values[] = {PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2)};
-    PGresult *subject = api_query(req, SQL_AUTH_TOKEN_SUBJECT, 2, subject_values);
+    const char *subject_values[] = {db_value(res, 0, "user_id"), db_value(res, 0, "token_version")};
+    PGresult *subject = api_query(req, SQL_AUTH_TOKEN_SUBJECT, subject_values);
     if (subject == NULL)
         return;
     if (PQntuples(subject) != 1) {
@@ -263,7 +266,7 @@ void auth_refresh(request_t *req)
     if (api_commit(req) != 0)
         return;
     struct token_claims claims;
-    fill_claims(&claims, subject, 0, 1, atoi(PQgetvalue(res, 0, 2)));
+    fill_claims(&claims, subject, (int)db_int(res, 0, "token_version", 0));
     refresh_cookie_set(req, next);
     send_access_token(req, &claims);
 }
@@ -273,7 +276,7 @@ void auth_logout(request_t *req)
     const char *token = refresh_cookie(req);
     if (token != NULL) {
         const char *values[] = {refresh_hash_hex(req, token)};
-        if (api_query(req, SQL_AUTH_REFRESH_REVOKE, 1, values) == NULL || api_commit(req) != 0)
+        if (api_query(req, SQL_AUTH_REFRESH_REVOKE, values) == NULL || api_commit(req) != 0)
             return;
     }
     refresh_cookie_clear(req);
@@ -282,7 +285,7 @@ void auth_logout(request_t *req)
 
 void auth_me(request_t *req)
 {
-    PGresult *res = api_query(req, SQL_ME, 0, NULL);
+    PGresult *res = api_query_none(req, SQL_ME);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }

@@ -102,7 +102,7 @@ static int validate_case_parts(request_t *req)
 void cases_send_written(request_t *req, int status, const char *id, bool location)
 {
     const char *values[] = {id, NULL};
-    PGresult *doc = api_query(req, SQL_CASES_GET, 2, values);
+    PGresult *doc = api_query(req, SQL_CASES_GET, values);
     if (doc == NULL)
         return;
     if (location)
@@ -113,20 +113,21 @@ void cases_send_written(request_t *req, int status, const char *id, bool locatio
 void cases_explain_refusal(request_t *req, const char *id, const char *expected)
 {
     const char *values[] = {id, api_street_scope(req)};
-    PGresult *res = api_query(req, SQL_CASES_STATE, 2, values);
+    PGresult *res = api_query(req, SQL_CASES_STATE, values);
     if (res == NULL)
         return;
-    if (PQntuples(res) != 1)
+    const char *state = db_value(res, 0, "state");
+    const char *version = db_value(res, 0, "version");
+    if (state == NULL || version == NULL)
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
-    else if (strcmp(PQgetvalue(res, 0, 0), "draft") != 0)
+    else if (strcmp(state, "draft") != 0)
         response_problem(req, PROBLEM_NOT_EDITABLE,
-                         arena_printf(req->arena, "the case is in %s; only a draft changes",
-                                      PQgetvalue(res, 0, 0)),
-                         json_pack("{s:s}", "state", PQgetvalue(res, 0, 0)));
-    else if (expected != NULL && strcmp(PQgetvalue(res, 0, 1), expected) != 0)
+                         arena_printf(req->arena, "the case is in %s; only a draft changes", state),
+                         json_pack("{s:s}", "state", state));
+    else if (expected != NULL && strcmp(version, expected) != 0)
         response_problem(req, PROBLEM_PRECONDITION_FAILED,
                          "the case changed since you read it; read it again",
-                         json_pack("{s:s}", "etag", PQgetvalue(res, 0, 1)));
+                         json_pack("{s:s}", "etag", version));
     else
         response_problem(req, PROBLEM_CONFLICT, "the case could not be changed", NULL);
 }
@@ -138,14 +139,15 @@ void cases_create(request_t *req)
         return;
     const char *values[] = {api_body_text(req),
                             arena_printf(req->arena, "%lld", (long long)req->user.user_id)};
-    PGresult *res = api_query(req, SQL_CASES_CREATE, 2, values);
+    PGresult *res = api_query(req, SQL_CASES_CREATE, values);
     if (res == NULL)
         return;
-    if (PQntuples(res) != 1) {
+    const char *id = db_value(res, 0, "id");
+    if (id == NULL) {
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
-    cases_send_written(req, 201, PQgetvalue(res, 0, 0), true);
+    cases_send_written(req, 201, id, true);
 }
 
 void cases_list(request_t *req)
@@ -170,7 +172,7 @@ void cases_list(request_t *req)
                             after,
                             arena_printf(req->arena, "%d", limit),
                             api_street_scope(req)};
-    PGresult *res = api_query(req, SQL_CASES_LIST, 6, values);
+    PGresult *res = api_query(req, SQL_CASES_LIST, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -178,7 +180,7 @@ void cases_list(request_t *req)
 void cases_get(request_t *req)
 {
     const char *values[] = {api_param_text(req, "id"), api_street_scope(req)};
-    PGresult *res = api_query(req, SQL_CASES_GET, 2, values);
+    PGresult *res = api_query(req, SQL_CASES_GET, values);
     if (res != NULL)
         api_commit_and_send_versioned(req, 200, res);
 }
@@ -192,7 +194,7 @@ void cases_update(request_t *req)
         return;
     const char *id = api_param_text(req, "id");
     const char *values[] = {id, api_body_text(req), expected};
-    PGresult *res = api_query(req, SQL_CASES_UPDATE, 3, values);
+    PGresult *res = api_query(req, SQL_CASES_UPDATE, values);
     if (res == NULL)
         return;
     if (PQntuples(res) != 1) {
@@ -200,52 +202,6 @@ void cases_update(request_t *req)
         return;
     }
     cases_send_written(req, 200, id, false);
-}
-
-/* Answers an outcome of case_transition or edition_transition that is not
- * "ok": (outcome, state, version, allowed as JSON, detail) in res row 0. */
-void cases_refuse_transition(request_t *req, PGresult *res)
-{
-    const char *outcome = PQgetvalue(res, 0, 0);
-    const char *state = PQgetvalue(res, 0, 1);
-    json_error_t jerr;
-    json_t *allowed = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
-    const char *detail = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
-    json_t *ext =
-        json_pack("{s:s,s:o}", "state", state, "allowed", allowed ? allowed : json_array());
-    if (strcmp(outcome, "not_found") == 0) {
-        json_decref(ext);
-        response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
-    } else if (strcmp(outcome, "stale") == 0) {
-        json_object_set_new(ext, "etag", json_string(PQgetvalue(res, 0, 2)));
-        response_problem(req, PROBLEM_PRECONDITION_FAILED,
-                         "it changed since you read it; read it again", ext);
-    } else if (strcmp(outcome, "forbidden") == 0) {
-        response_problem(req, PROBLEM_TRANSITION_FORBIDDEN, "another role takes that action here",
-                         ext);
-    } else if (strcmp(outcome, "not_allowed") == 0) {
-        response_problem(req, PROBLEM_TRANSITION_NOT_ALLOWED,
-                         arena_printf(req->arena, "that action is not possible from %s", state),
-                         ext);
-    } else {
-        /* unknown, note_required, bad_edition, incomplete, deadline, empty */
-        const char *field = strcmp(outcome, "note_required") == 0 ? "note"
-                            : strcmp(outcome, "bad_edition") == 0 ? "edition_id"
-                            : strcmp(outcome, "deadline") == 0    ? "closes_at"
-                            : strcmp(outcome, "unknown") == 0     ? "action"
-                                                                  : "";
-        const char *message = detail ? detail
-                              : strcmp(outcome, "note_required") == 0
-                                  ? "this action needs a note: say why"
-                              : strcmp(outcome, "bad_edition") == 0
-                                  ? "name an edition that exists and has not opened its vote"
-                              : strcmp(outcome, "unknown") == 0 ? "is not an action"
-                                                                : "not possible now";
-        json_t *errors = NULL;
-        validate_add(&errors, field, message);
-        json_object_set_new(ext, "errors", errors);
-        response_problem(req, PROBLEM_VALIDATION, message, ext);
-    }
 }
 
 void cases_transition(request_t *req)
@@ -265,29 +221,30 @@ void cases_transition(request_t *req)
             : NULL,
         expected,
     };
-    PGresult *res = api_query(req, SQL_CASES_TRANSITION, 5, values);
+    PGresult *res = api_query(req, SQL_CASES_TRANSITION, values);
     if (res == NULL)
         return;
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "ok") != 0) {
+    const char *outcome = db_value(res, 0, "outcome");
+    if (outcome == NULL || strcmp(outcome, "ok") != 0) {
         if (PQntuples(res) != 1)
             response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         else
-            cases_refuse_transition(req, res);
+            workflow_refuse(req, res);
         return;
     }
     /* the outcome, not the case: after a reject or an approve the case may
      * no longer be visible to the one who moved it */
     json_error_t jerr;
-    json_t *allowed = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
-    json_t *body = json_pack("{s:I,s:s,s:I,s:o}", "id", (json_int_t)strtoll(id, NULL, 10), "state",
-                             PQgetvalue(res, 0, 1), "version",
-                             (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "allowed",
-                             allowed ? allowed : json_array());
+    json_t *allowed = json_loads(db_value(res, 0, "allowed"), 0, &jerr);
+    json_t *body =
+        json_pack("{s:I,s:s,s:I,s:o}", "id", (json_int_t)strtoll(id, NULL, 10), "state",
+                  db_value(res, 0, "state"), "version", (json_int_t)db_int(res, 0, "version", 0),
+                  "allowed", allowed ? allowed : json_array());
     if (api_commit(req) != 0) {
         json_decref(body);
         return;
     }
-    request_add_header(req, "ETag: \"%s\"", PQgetvalue(res, 0, 2));
+    request_add_header(req, "ETag: \"%s\"", db_value(res, 0, "version"));
     response_json(req, 200, body);
 }
 
@@ -295,7 +252,7 @@ void cases_transition(request_t *req)
 static void send_case_part(request_t *req, int statement)
 {
     const char *values[] = {api_param_text(req, "id"), api_street_scope(req)};
-    PGresult *res = api_query(req, statement, 2, values);
+    PGresult *res = api_query(req, statement, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -318,7 +275,7 @@ void cases_revision_get(request_t *req)
         return;
     }
     const char *values[] = {api_param_text(req, "id"), version, api_street_scope(req)};
-    PGresult *res = api_query(req, SQL_CASES_REVISION_GET, 3, values);
+    PGresult *res = api_query(req, SQL_CASES_REVISION_GET, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -335,14 +292,7 @@ void cases_diff(request_t *req)
         return;
     }
     const char *values[] = {api_param_text(req, "id"), from, to, api_street_scope(req)};
-    PGresult *res = api_query(req, SQL_CASES_DIFF, 4, values);
-    if (res != NULL)
-        api_commit_and_send(req, 200, res);
-}
-
-void workflow_get(request_t *req)
-{
-    PGresult *res = api_query(req, SQL_WORKFLOW_GET, 0, NULL);
+    PGresult *res = api_query(req, SQL_CASES_DIFF, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }

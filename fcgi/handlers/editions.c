@@ -26,7 +26,7 @@ static const struct field_rule edition_transition_rules[] = {
 static void send_edition(request_t *req, int status, const char *id, bool location)
 {
     const char *values[] = {id};
-    PGresult *doc = api_query(req, SQL_EDITIONS_GET, 1, values);
+    PGresult *doc = api_query(req, SQL_EDITIONS_GET, values);
     if (doc == NULL)
         return;
     if (location)
@@ -36,7 +36,7 @@ static void send_edition(request_t *req, int status, const char *id, bool locati
 
 void editions_list(request_t *req)
 {
-    PGresult *res = api_query(req, SQL_EDITIONS_LIST, 0, NULL);
+    PGresult *res = api_query_none(req, SQL_EDITIONS_LIST);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -44,7 +44,7 @@ void editions_list(request_t *req)
 void editions_get(request_t *req)
 {
     const char *values[] = {api_param_text(req, "id")};
-    PGresult *res = api_query(req, SQL_EDITIONS_GET, 1, values);
+    PGresult *res = api_query(req, SQL_EDITIONS_GET, values);
     if (res != NULL)
         api_commit_and_send_versioned(req, 200, res);
 }
@@ -54,14 +54,15 @@ void editions_create(request_t *req)
     if (api_validate(req, edition_rules, COUNT(edition_rules), false) != 0)
         return;
     const char *values[] = {api_body_text(req)};
-    PGresult *res = api_query(req, SQL_EDITIONS_CREATE, 1, values);
+    PGresult *res = api_query(req, SQL_EDITIONS_CREATE, values);
     if (res == NULL)
         return;
-    if (PQntuples(res) != 1) {
+    const char *id = db_value(res, 0, "id");
+    if (id == NULL) {
         response_problem(req, PROBLEM_VALIDATION, "the district is not set up yet", NULL);
         return;
     }
-    send_edition(req, 201, PQgetvalue(res, 0, 0), true);
+    send_edition(req, 201, id, true);
 }
 
 void editions_update(request_t *req)
@@ -72,7 +73,7 @@ void editions_update(request_t *req)
         return;
     const char *id = api_param_text(req, "id");
     const char *values[] = {id, api_body_text(req), expected};
-    PGresult *res = api_query(req, SQL_EDITIONS_UPDATE, 3, values);
+    PGresult *res = api_query(req, SQL_EDITIONS_UPDATE, values);
     if (res == NULL)
         return;
     if (PQntuples(res) == 1) {
@@ -80,15 +81,16 @@ void editions_update(request_t *req)
         return;
     }
     const char *state_values[] = {id};
-    PGresult *state = api_query(req, SQL_EDITIONS_STATE, 1, state_values);
+    PGresult *state = api_query(req, SQL_EDITIONS_STATE, state_values);
     if (state == NULL)
         return;
-    if (PQntuples(state) != 1)
+    const char *version = db_value(state, 0, "version");
+    if (version == NULL)
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
     else
         response_problem(req, PROBLEM_PRECONDITION_FAILED,
                          "the edition changed since you read it; read it again",
-                         json_pack("{s:s}", "etag", PQgetvalue(state, 0, 1)));
+                         json_pack("{s:s}", "etag", version));
 }
 
 void editions_transition(request_t *req)
@@ -105,15 +107,16 @@ void editions_transition(request_t *req)
         json_string_value(json_object_get(req->body, "closes_at")),
         expected,
     };
-    PGresult *res = api_query(req, SQL_EDITIONS_TRANSITION, 4, values);
+    PGresult *res = api_query(req, SQL_EDITIONS_TRANSITION, values);
     if (res == NULL)
         return;
-    if (PQntuples(res) != 1) {
+    const char *outcome = db_value(res, 0, "outcome");
+    if (outcome == NULL) {
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "ok") != 0) {
-        cases_refuse_transition(req, res);
+    if (strcmp(outcome, "ok") != 0) {
+        workflow_refuse(req, res);
         return;
     }
     send_edition(req, 200, id, false);

@@ -1,6 +1,7 @@
 /*
- * handlers: every route handler, grouped one file per resource
- * (health.c, metrics_handler.c, ...), and the route table in routes.c.
+ * handlers: every route handler, one file per resource, each file
+ * exporting only its resource's names (streets.c streets_*, cases.c
+ * cases_*, ...), and the route table in routes.c.
  */
 #ifndef PORTAL_HANDLERS_H
 #define PORTAL_HANDLERS_H
@@ -12,30 +13,37 @@
 #include "request.h"
 #include "route.h"
 
+/* health.c, metrics.c */
 void health_live(request_t *req);
 void health_ready(request_t *req);
 void metrics_show(request_t *req);
 
+/* auth.c */
 void auth_login(request_t *req);
 void auth_refresh(request_t *req);
 void auth_logout(request_t *req);
 void auth_me(request_t *req);
 
+/* streets.c */
 void streets_list(request_t *req);
 void streets_get(request_t *req);
 void streets_create(request_t *req);
 void streets_update(request_t *req);
+/* communities.c */
 void communities_list(request_t *req);
 void communities_get(request_t *req);
 void communities_create(request_t *req);
 void communities_update(request_t *req);
 
+/* users.c */
 void users_list(request_t *req);
 void users_get(request_t *req);
 void users_create(request_t *req);
 void users_update(request_t *req);
+/* audit.c */
 void audit_list(request_t *req);
 
+/* cases.c */
 void cases_create(request_t *req);
 void cases_list(request_t *req);
 void cases_get(request_t *req);
@@ -45,11 +53,12 @@ void cases_events(request_t *req);
 void cases_revisions(request_t *req);
 void cases_revision_get(request_t *req);
 void cases_diff(request_t *req);
-void workflow_get(request_t *req);
+/* photos.c */
 void photos_upload(request_t *req);
 void photos_update(request_t *req);
 void photos_delete(request_t *req);
 void photos_get(request_t *req);
+/* editions.c */
 void editions_list(request_t *req);
 void editions_get(request_t *req);
 void editions_create(request_t *req);
@@ -64,9 +73,12 @@ void cases_send_written(request_t *req, int status, const char *id, bool locatio
  * row, answers why (404, 409 not a draft, 412 not at version expected). */
 void cases_explain_refusal(request_t *req, const char *id, const char *expected);
 
-/* Answers a refused case or edition transition: res row 0 is (outcome,
- * state, version, allowed as JSON, detail) from the workflow functions. */
-void cases_refuse_transition(request_t *req, PGresult *res);
+/* workflow.c */
+void workflow_get(request_t *req);
+/* Answers a refused case or edition transition: res row 0 has the columns
+ * outcome, state, version, allowed (JSON) and detail that the workflow
+ * functions return. */
+void workflow_refuse(request_t *req, PGresult *res);
 
 extern const struct route_def routes_table[];
 extern const size_t routes_count;

@@ -24,7 +24,7 @@ void health_ready(request_t *req)
         response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, "the database cannot be reached", NULL);
         return;
     }
-    long have = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    long have = (long)db_int(res, 0, "version", -1);
     long want = PORTAL_SCHEMA_VERSION;
     if (have < want) {
         response_problem(

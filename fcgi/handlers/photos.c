@@ -28,14 +28,14 @@ static const struct field_rule photo_update_rules[] = {
 static const char *touch_case(request_t *req, const char *id, const char *expected)
 {
     const char *values[] = {id, expected};
-    PGresult *res = api_query(req, SQL_CASES_TOUCH, 2, values);
+    PGresult *res = api_query(req, SQL_CASES_TOUCH, values);
     if (res == NULL)
         return NULL;
     if (PQntuples(res) != 1) {
         cases_explain_refusal(req, id, expected);
         return NULL;
     }
-    return arena_strdup(req->arena, PQgetvalue(res, 0, 1));
+    return arena_strdup(req->arena, db_value(res, 0, "street_id"));
 }
 
 void photos_upload(request_t *req)
@@ -76,10 +76,10 @@ void photos_upload(request_t *req)
         arena_printf(req->arena, "%u", req->image.height), (const char *)req->raw};
     const int lengths[] = {0, 0, 0, 0, (int)req->raw_len};
     const int formats[] = {0, 0, 0, 0, 1};
-    if (api_query_binary(req, SQL_CASES_PHOTO_STORE, 5, store, lengths, formats) == NULL)
+    if (api_query_binary(req, SQL_CASES_PHOTO_STORE, store, lengths, formats) == NULL)
         return;
     const char *add[] = {id, street, sha, caption ? caption : ""};
-    if (api_query(req, SQL_CASES_PHOTO_ADD, 4, add) == NULL)
+    if (api_query(req, SQL_CASES_PHOTO_ADD, add) == NULL)
         return;
     request_add_header(req, "Location: /api/photos/%s", sha);
     cases_send_written(req, 201, id, false);
@@ -101,7 +101,7 @@ void photos_update(request_t *req)
         json_string_value(json_object_get(req->body, "caption")),
         position ? arena_printf(req->arena, "%lld", (long long)json_integer_value(position)) : NULL,
     };
-    PGresult *res = api_query(req, SQL_CASES_PHOTO_UPDATE, 4, values);
+    PGresult *res = api_query(req, SQL_CASES_PHOTO_UPDATE, values);
     if (res == NULL)
         return;
     if (PQntuples(res) == 0) {
@@ -121,10 +121,10 @@ void photos_delete(request_t *req)
     if (touch_case(req, id, expected) == NULL)
         return;
     const char *values[] = {id, api_param_text(req, "photo_id")};
-    PGresult *res = api_query(req, SQL_CASES_PHOTO_DELETE, 2, values);
+    PGresult *res = api_query(req, SQL_CASES_PHOTO_DELETE, values);
     if (res == NULL)
         return;
-    if (strcmp(PQgetvalue(res, 0, 0), "1") != 0) {
+    if (db_int(res, 0, "deleted", 0) != 1) {
         response_problem(req, PROBLEM_NOT_FOUND, "the case has no such photo", NULL);
         return;
     }
@@ -144,7 +144,7 @@ void photos_get(request_t *req)
         return;
     }
     const char *values[] = {sha};
-    PGresult *res = api_query(req, SQL_PHOTOS_GET, 1, values);
+    PGresult *res = api_query(req, SQL_PHOTOS_GET, values);
     if (res == NULL)
         return;
     if (PQntuples(res) != 1) {
@@ -152,9 +152,13 @@ void photos_get(request_t *req)
         return;
     }
     size_t len = 0;
-    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &len);
+    const char *media_type = db_value(res, 0, "media_type");
+    const char *escaped = db_value(res, 0, "bytes");
+    unsigned char *bytes =
+        escaped != NULL ? PQunescapeBytea((const unsigned char *)escaped, &len) : NULL;
     /* arena_defer frees bytes itself when it fails */
-    if (bytes == NULL || arena_defer(req->arena, free_unescaped, bytes) != 0) {
+    if (bytes == NULL || media_type == NULL ||
+        arena_defer(req->arena, free_unescaped, bytes) != 0) {
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
         return;
     }
@@ -165,5 +169,5 @@ void photos_get(request_t *req)
     request_add_header(req, "Cache-Control: %s, max-age=31536000, immutable",
                        strcmp(req->user.role, "public") != 0 ? "private" : "public");
     request_add_header(req, "ETag: \"%s\"", sha);
-    response_send(req, 200, PQgetvalue(res, 0, 0), (const char *)bytes, len, NULL);
+    response_send(req, 200, media_type, (const char *)bytes, len, NULL);
 }

@@ -80,7 +80,7 @@ void users_list(request_t *req)
         return;
     }
     const char *values[] = {role, street};
-    PGresult *res = api_query(req, SQL_USERS_LIST, 2, values);
+    PGresult *res = api_query(req, SQL_USERS_LIST, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -88,7 +88,7 @@ void users_list(request_t *req)
 void users_get(request_t *req)
 {
     const char *values[] = {api_param_text(req, "id")};
-    PGresult *res = api_query(req, SQL_USERS_GET, 1, values);
+    PGresult *res = api_query(req, SQL_USERS_GET, values);
     if (res != NULL)
         api_commit_and_send(req, 200, res);
 }
@@ -111,9 +111,9 @@ void users_create(request_t *req)
     if (failed)
         return;
     const char *values[] = {api_body_text(req), hash};
-    PGresult *res = api_query(req, SQL_USERS_CREATE, 2, values);
+    PGresult *res = api_query(req, SQL_USERS_CREATE, values);
     if (res != NULL)
-        api_send_written(req, 201, res, SQL_USERS_GET, 1, "/api/users");
+        api_send_written(req, 201, res, SQL_USERS_GET, "/api/users");
 }
 
 void users_update(request_t *req)
@@ -137,7 +137,7 @@ void users_update(request_t *req)
     const char *id = api_param_text(req, "id");
     if (hash != NULL) {
         const char *pw_values[] = {id, hash};
-        PGresult *set = api_query(req, SQL_USERS_SET_PASSWORD, 2, pw_values);
+        PGresult *set = api_query(req, SQL_USERS_SET_PASSWORD, pw_values);
         if (set == NULL)
             return;
         if (PQntuples(set) != 1) {
@@ -146,22 +146,7 @@ void users_update(request_t *req)
         }
     }
     const char *values[] = {id, api_body_text(req)};
-    PGresult *res = api_query(req, SQL_USERS_UPDATE, 2, values);
+    PGresult *res = api_query(req, SQL_USERS_UPDATE, values);
     if (res != NULL)
-        api_send_written(req, 200, res, SQL_USERS_GET, 1, NULL);
-}
-
-void audit_list(request_t *req)
-{
-    int bad = 0;
-    const char *entity_id = api_query_id(req, "entity_id", &bad);
-    const char *before = bad ? NULL : api_query_id(req, "before", &bad);
-    int limit = bad ? -1 : api_limit(req, 50, 500);
-    if (bad || limit < 0)
-        return;
-    const char *entity = request_query_param(req, "entity");
-    const char *values[] = {entity, entity_id, before, arena_printf(req->arena, "%d", limit)};
-    PGresult *res = api_query(req, SQL_AUDIT_LIST, 4, values);
-    if (res != NULL)
-        api_commit_and_send(req, 200, res);
+        api_send_written(req, 200, res, SQL_USERS_GET, NULL);
 }
