@@ -36,7 +36,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvl
 DEPFLAGS = -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS   = $(PKG_LIBS)
-TEST_LDLIBS = $(LDLIBS) $(CMOCKA_LIBS)
+TEST_LDLIBS = $(LDLIBS) $(CMOCKA_LIBS) -lz
 
 SQL_FILES  = $(sort $(wildcard sql/*.sql))
 CTL_FILES  = $(sort $(wildcard sql/portalctl/*.sql))
