@@ -1,15 +1,22 @@
 """Fixtures that start the real stack: a private PostgreSQL cluster, the
 pool and nginx on a free loopback port, in a temp folder, torn down even
 when a test fails."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
+from collections.abc import Mapping
+from contextlib import closing, contextmanager
 
 import psycopg2
 import pytest
@@ -82,14 +89,25 @@ def worker_pids(stack):
         return set()
 
 
+def wait_until(predicate, timeout, what, interval=0.02):
+    """Polls predicate until it returns something true, and returns that; fails
+    naming what it waited for after timeout seconds. Use it instead of a sleep
+    that guesses how long a condition takes on this machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(interval)
+
+
 def wait_workers(stack, count, timeout=10, exclude=()):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    def ready():
         pids = worker_pids(stack) - set(exclude)
-        if len(pids) == count and accepting_workers(stack) >= count:
-            return pids
-        time.sleep(0.02)
-    raise AssertionError(f"pool did not reach {count} workers: {worker_pids(stack)}")
+        return pids if len(pids) == count and accepting_workers(stack) >= count else None
+    return wait_until(ready, timeout, f"{count} accepting workers")
 
 
 def accepting_workers(stack):
@@ -102,10 +120,13 @@ def accepting_workers(stack):
     return int(states.get("idle", 0)) + int(states.get("busy", 0))
 
 
-def wrk(url, seconds, connections=16, threads=2):
-    """Runs wrk against url; returns (requests, non_2xx_3xx, socket_errors)."""
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+def wrk(url, seconds, connections=16, threads=2, headers=()):
+    """Runs wrk against url; returns (requests, non_2xx_3xx, socket_errors, output)."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+    for h in headers:
+        args += ["-H", h]
+    out = subprocess.run(args + [url], capture_output=True, text=True,
+                         timeout=seconds + 30).stdout
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -113,9 +134,16 @@ def wrk(url, seconds, connections=16, threads=2):
     return total, int(bad.group(1)) if bad else 0, errors, out
 
 
-def log_events(stack, event=None):
+def log_mark(stack):
+    """Where the pool's log ends now: log_events(..., since=mark) reads only
+    what was written after it, not an earlier test's lines."""
+    return os.path.getsize(stack.pool_log)
+
+
+def log_events(stack, event=None, since=0):
     lines = []
     with open(stack.pool_log, errors="replace") as f:
+        f.seek(since)
         for raw in f:
             raw = raw.strip()
             if not raw.startswith("{"):
@@ -124,6 +152,16 @@ def log_events(stack, event=None):
             if event is None or rec.get("event") == event:
                 lines.append(rec)
     return lines
+
+
+def request_log(stack, request_id, timeout=5):
+    """The log line of the one request nginx gave request_id (its X-Request-Id
+    response header; nginx makes the id, a client cannot choose it)."""
+    lines = wait_until(lambda: [l for l in log_events(stack, "request")
+                                if l.get("request_id") == request_id],
+                       timeout, f"the log line of request {request_id}")
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def metric(stack, name, **labels):
@@ -172,10 +210,73 @@ def token_for(stack, username, password=DEMO_PASSWORD):
     return r.json()["access_token"]
 
 
+class Tokens(Mapping):
+    """An access token per demo account, signed in again once it is older than
+    max_age: tokens live 15 minutes and a sanitizer run lasts longer."""
+
+    def __init__(self, stack, names=DEMO_USERS, max_age=600):
+        self.stack, self.names, self.max_age = stack, tuple(names), max_age
+        self.made = {}
+
+    def __getitem__(self, name):
+        if name not in self.names:
+            raise KeyError(name)
+        token, at = self.made.get(name, (None, 0.0))
+        if token is None or time.monotonic() - at > self.max_age:
+            token = token_for(self.stack, name)
+            self.made[name] = (token, time.monotonic())
+        return token
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+
 @pytest.fixture(scope="session")
 def tokens(stack):
-    """An access token per demo account (valid for the whole session)."""
-    return {name: token_for(stack, name) for name in DEMO_USERS}
+    """tokens["shajing"]: a fresh enough access token of a demo account."""
+    return Tokens(stack)
+
+
+# ---- tokens by hand ---------------------------------------------------------
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hs256(header, claims, key):
+    """A token signed with HMAC-SHA256 by the test, to forge variations of."""
+    head = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+    sig = hmac.new(key, head.encode(), hashlib.sha256).digest()
+    return head + "." + b64(sig)
+
+
+def header_of(token):
+    return json.loads(unb64(token.split(".")[0]))
+
+
+def claims_of(token):
+    return json.loads(unb64(token.split(".")[1]))
+
+
+def hs_key(stack):
+    with open(os.path.join(stack.key_dir, "hs1.hs256.key"), "rb") as f:
+        return f.read()
+
+
+def refresh_cookie(resp):
+    return resp.cookies.get("portal_refresh")
+
+
+def refresh(stack, cookie):
+    return requests.post(stack.url + "/api/auth/refresh",
+                         headers={"Cookie": f"portal_refresh={cookie}"}, timeout=10)
 
 
 def api(stack, method, path, token=None, **kw):
@@ -186,9 +287,66 @@ def api(stack, method, path, token=None, **kw):
 
 
 def superuser(stack):
+    """An autocommit connection as the cluster's superuser; the caller closes it
+    (or use sql_rows / sql_value, which do)."""
     conn = psycopg2.connect(stack.dsn("postgres"))
     conn.autocommit = True
     return conn
+
+
+def sql_rows(stack, query, args=(), user="postgres"):
+    """Every row of one statement, run in its own connection (closed after)."""
+    with closing(psycopg2.connect(stack.dsn(user))) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall()
+
+
+def sql_value(stack, query, args=(), user="postgres"):
+    """The first column of the one row a statement returns (None: no row)."""
+    rows = sql_rows(stack, query, args, user)
+    assert len(rows) <= 1, rows
+    return rows[0][0] if rows else None
+
+
+@contextmanager
+def app_conn(stack, role=None, street=None, user=None, dsn_user="portal_app"):
+    """(connection, cursor) as dsn_user with a request's settings in an open
+    transaction, as portald makes them; rolled back and closed afterwards."""
+    with closing(psycopg2.connect(stack.dsn(dsn_user))) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT set_config('portal.role', %s, true), "
+                    "set_config('portal.street_id', %s, true), "
+                    "set_config('portal.user_id', %s, true)",
+                    (role or "", str(street or ""), str(user or "")))
+        try:
+            yield conn, cur
+        finally:
+            if not conn.closed:
+                conn.rollback()
+
+
+def refused(cur, statement, args=()):
+    """Runs statement in a savepoint; returns the psycopg2 error that refused it
+    (rolled back to the savepoint), or fails if it ran."""
+    cur.execute("SAVEPOINT refused")
+    try:
+        cur.execute(statement, args)
+    except psycopg2.Error as e:
+        cur.execute("ROLLBACK TO SAVEPOINT refused")
+        return e
+    raise AssertionError(f"not refused ({cur.rowcount} rows): {statement}")
+
+
+def street_id(stack, name):
+    return sql_value(stack, "SELECT id FROM streets WHERE name = %s", (name,))
+
+
+def portalctl(stack, *args, stdin="", user="portal_owner"):
+    return subprocess.run([os.path.join(stackmod.build_dir(), "portalctl"), "--database-url",
+                           stack.dsn(user)] + list(args), input=stdin, capture_output=True,
+                          text=True, timeout=60)
 
 
 SNAPSHOT_TABLES = ("districts", "streets", "communities", "staff_users", "audit_log",
@@ -199,13 +357,11 @@ SNAPSHOT_TABLES = ("districts", "streets", "communities", "staff_users", "audit_
 def db_snapshot(stack, tables=SNAPSHOT_TABLES):
     """Every row of the given tables, as the superuser sees them, to show that
     a refused request changed nothing."""
-    conn = superuser(stack)
-    cur = conn.cursor()
     snap = {}
-    for t in tables:
-        cur.execute(f"SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1")
-        snap[t] = [r[0] for r in cur.fetchall()]
-    conn.close()
+    with closing(superuser(stack)) as conn, conn.cursor() as cur:
+        for t in tables:
+            cur.execute(f"SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1")
+            snap[t] = [r[0] for r in cur.fetchall()]
     return snap
 
 
@@ -222,3 +378,24 @@ def make_user(stack, admin_token, role="editor", street_id=None, password="a-lon
     r = api(stack, "POST", "/api/users", admin_token, json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"], name, password
+
+
+# ---- photos -------------------------------------------------------------------
+
+def png_bytes(width=5, height=4, colour=(16, 32, 48)):
+    """A valid PNG of one colour (another colour: another photo, another hash)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    raw = b"".join(b"\x00" + bytes(colour) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def upload(stack, token, cid, data, etag, media_type="image/png", caption=None):
+    headers = {"Content-Type": media_type}
+    if etag is not None:
+        headers["If-Match"] = etag
+    path = f"/api/cases/{cid}/photos" + (f"?caption={caption}" if caption else "")
+    return api(stack, "POST", path, token, data=data, headers=headers)
