@@ -7,7 +7,7 @@ import subprocess
 
 import requests
 
-from conftest import ROOT, assert_problem, log_events, stackmod, worker_pids
+from conftest import ROOT, assert_problem, request_log, stackmod, worker_pids
 
 SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
                     "X-Frame-Options"]
@@ -112,23 +112,27 @@ def test_oversized_body_is_413_problem_before_the_pool(stack):
 
 
 def test_every_log_line_is_one_json_object_with_request_fields(stack):
-    requests.get(stack.url + "/healthz", headers={"X-Trace": "x"})
-    lines = log_events(stack, "request")
-    assert lines, "no request log lines"
-    last = lines[-1]
-    for key in ["time", "request_id", "method", "route", "status", "duration_ms", "pid",
-                "worker"]:
-        assert key in last, last
+    r = requests.get(stack.url + "/healthz", headers={"X-Trace": "x"})
+    line = request_log(stack, r.headers["X-Request-Id"])
+    for key in ["time", "level", "pid", "worker", "duration_ms"]:
+        assert key in line, line
+    assert (line["method"], line["path"], line["route"], line["status"]) == \
+        ("GET", "/healthz", "/healthz", 200)
+    assert line["pid"] == r.json()["pid"] and line["worker"] == r.json()["worker"]
     with open(stack.pool_log) as f:
         for raw in f:
             json.loads(raw)  # every line parses
 
 
 def test_request_id_from_nginx_reaches_the_log(stack):
-    r = requests.get(stack.url + "/api/nope")
+    # nginx makes the id ($request_id, passed as REQUEST_ID): one a client sends
+    # is not the one the response and the log carry
+    r = requests.get(stack.url + "/api/nope", headers={"X-Request-Id": "chosen-by-the-client"})
     rid = r.headers["X-Request-Id"]
-    assert any(l.get("request_id") == rid and l["status"] == 404
-               for l in log_events(stack, "request"))
+    assert len(rid) == 32 and rid != "chosen-by-the-client"
+    assert r.json()["request_id"] == rid
+    line = request_log(stack, rid)
+    assert (line["path"], line["status"], line["problem"]) == ("/api/nope", 404, "not-found")
 
 
 def test_openapi_document_and_router_agree():

@@ -2,25 +2,10 @@
 token-signing keys. Driven against the test stack's database and pool."""
 import os
 import stat
-import subprocess
 
 import pytest
 
-from conftest import api, db_snapshot, login, superuser
-
-import stack as stackmod
-
-
-def ctl(stack, *args, stdin="", user="portal_owner"):
-    return subprocess.run([os.path.join(stackmod.build_dir(), "portalctl"), "--database-url",
-                           stack.dsn(user)] + list(args), input=stdin, capture_output=True,
-                          text=True, timeout=60)
-
-
-def street_id(stack, name):
-    cur = superuser(stack).cursor()
-    cur.execute("SELECT id FROM streets WHERE name = %s", (name,))
-    return cur.fetchone()[0]
+from conftest import api, db_snapshot, header_of, login, portalctl as ctl, sql_rows, street_id
 
 
 def test_user_add_list_passwd_disable_enable(stack):
@@ -58,10 +43,10 @@ def test_user_add_list_passwd_disable_enable(stack):
     assert login(stack, "ctl-editor", "second-password-2").status_code == 200
 
     # every change is in the audit trail, made by the command line
-    cur = superuser(stack).cursor()
-    cur.execute("""SELECT action, actor FROM audit_log a JOIN staff_users u ON u.id = a.entity_id
-                    WHERE a.entity = 'staff_users' AND u.username = 'ctl-editor' ORDER BY a.id""")
-    rows = cur.fetchall()
+    rows = sql_rows(stack, """SELECT action, actor FROM audit_log a
+                                JOIN staff_users u ON u.id = a.entity_id
+                               WHERE a.entity = 'staff_users' AND u.username = 'ctl-editor'
+                               ORDER BY a.id""")
     assert [r[0] for r in rows] == ["create", "update", "update", "update"]
     assert all("portalctl" in (r[1] or "") for r in rows), rows
 
@@ -121,11 +106,8 @@ def test_key_generate_writes_private_files_the_pool_accepts(stack, pool, tmp_pat
     pool("--jwt-keys", str(keys), "--jwt-signing-key", "new1")
     r = login(stack, "reviewer", "portal-demo")
     assert r.status_code == 200, r.text
-    import base64
-    import json
-    header = json.loads(base64.urlsafe_b64decode(r.json()["access_token"].split(".")[0] + "=="))
-    assert header == {"alg": alg.upper(), "kid": "new1", "typ": "JWT"} or \
-        (header["alg"] == alg.upper() and header["kid"] == "new1")
+    header = header_of(r.json()["access_token"])
+    assert header == {"alg": alg.upper(), "kid": "new1", "typ": "JWT"}
     assert api(stack, "GET", "/api/me", r.json()["access_token"]).status_code == 200
 
 
