@@ -338,18 +338,25 @@ def run():
                   quiet=False)
     stopping = []
 
+    # The first SIGINT, SIGTERM or SIGHUP starts the stop; any more while it
+    # runs (a process-group kill delivers one directly and one forwarded by
+    # make, systemd does the same, and people press Ctrl-C twice) are only
+    # noted, so they can never cut stop() short and leave the pool or
+    # PostgreSQL running with nobody to stop them.
     def on_signal(signo, frame):
         stopping.append(signo)
-        raise KeyboardInterrupt
+        if len(stopping) == 1:
+            raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signo, on_signal)
     try:
         stack.start(demo=True)
     except StackError as e:
         print(f"stack: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        stopping.append(0)  # from here on every signal is only noted
         stack.stop()
         return 0
     print(f"""
@@ -381,6 +388,7 @@ Stop with Ctrl-C (or SIGTERM).""", flush=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    stopping.append(0)  # a stop that began without a signal ignores them too
     print("stopping...", flush=True)
     stack.stop()
     print("stopped.", flush=True)

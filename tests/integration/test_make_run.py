@@ -1,0 +1,132 @@
+"""`make run`, the README's first command, as a person and a supervisor use it."""
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import psycopg2
+import pytest
+import requests
+
+from conftest import ROOT, stackmod
+
+
+def processes_mentioning(text):
+    """Pids of live processes whose command line names text."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def postmaster_pid(data):
+    try:
+        with open(os.path.join(data, "pg", "data", "postmaster.pid")) as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is gone for our purpose
+        return f.read().split(") ")[-1][0] != "Z"
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGTERM, signal.SIGTERM),
+                                     (signal.SIGINT, signal.SIGINT, signal.SIGTERM)])
+def test_signals_during_the_stop_still_stop_everything(signals):
+    data = tempfile.mkdtemp(prefix="portal-run-", dir="/tmp")
+    os.chmod(data, 0o755)
+    env = dict(os.environ, PORTAL_DATA=data, PORTAL_HTTP_PORT=str(stackmod.free_port()),
+               PORTAL_WORKERS="2")
+    make = ["make", "-s", "--no-print-directory", "run"]
+    if os.environ.get("PORTAL_BUILD", "").endswith("sanitize"):
+        make.append("SANITIZE=1")
+    run = subprocess.Popen(make, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    output = []
+    reader = threading.Thread(target=lambda: output.extend(run.stdout), daemon=True)
+    reader.start()
+
+    def wait_for(text, timeout):
+        deadline = time.time() + timeout
+        while text not in "".join(output) and time.time() < deadline and run.poll() is None:
+            time.sleep(0.02)
+        return text in "".join(output)
+
+    try:
+        assert wait_for("Stop with Ctrl-C", 120), "".join(output)
+        started = set(processes_mentioning(data))
+        postmaster = postmaster_pid(data)
+        assert postmaster is not None and alive(postmaster)
+        assert any("nginx" in open(f"/proc/{p}/cmdline").read() for p in started), started
+        assert any("portald" in open(f"/proc/{p}/cmdline").read() for p in started), started
+
+        # A request the pool is still serving when the stop begins (held on
+        # a row lock), so the stop is surely under way when more signals come.
+        url = f"http://127.0.0.1:{env['PORTAL_HTTP_PORT']}"
+        token = requests.post(url + "/api/auth/login", timeout=10,
+                              json={"username": "shajing", "password": "portal-demo"}
+                              ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        community = requests.get(url + "/api/communities", headers=auth, timeout=10).json()[0]
+        case = requests.post(url + "/api/cases", headers=auth, timeout=10,
+                             json={"community_id": community["id"], "title": "停止测试"})
+        assert case.status_code == 201, case.text
+        lock = psycopg2.connect(f"host={data}/pg/sock dbname=portal user=postgres")
+        try:
+            lock.cursor().execute("SELECT 1 FROM cases WHERE id = %s FOR UPDATE",
+                                  (case.json()["id"],))
+            held = threading.Thread(target=lambda: requests.patch(
+                url + f"/api/cases/{case.json()['id']}", json={"title": "x"}, timeout=30,
+                headers=dict(auth, **{"If-Match": case.headers["ETag"]})), daemon=True)
+            held.start()
+            time.sleep(0.5)  # the PATCH is waiting on the lock in a worker
+
+            # the whole group, as a supervisor or a terminal does; then more
+            # of the same while the pool waits for its request
+            os.killpg(run.pid, signals[0])
+            assert wait_for("stopping...", 30), "".join(output)
+            time.sleep(0.3)
+            for signo in signals[1:]:
+                os.killpg(run.pid, signo)
+                time.sleep(0.2)
+        finally:
+            lock.rollback()
+            lock.close()
+        # (not communicate(): a process left running would hold the pipe open)
+        run.wait(timeout=90)
+        deadline = time.time() + 10
+        while time.time() < deadline and (any(alive(p) for p in started) or alive(postmaster)):
+            time.sleep(0.1)
+        left = [p for p in started if alive(p)]
+        assert not left, f"still running after the stop: {left}\n{''.join(output)}"
+        assert not alive(postmaster), "PostgreSQL was left running"
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        for pid in processes_mentioning(data):  # only what this test started
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pm = postmaster_pid(data)
+        if pm and alive(pm):
+            os.kill(pm, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", data])
