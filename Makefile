@@ -160,3 +160,20 @@ format-check:
 
 clean:
 	rm -rf build
+
+# ---- lint: openapi.json against Redocly CLI's recommended ruleset ---------
+# The linter is pinned in package.json and package-lock.json; `npm ci` installs
+# exactly that into node_modules/ (again whenever the lock file changes).
+# redocly.yaml extends recommended-strict: the recommended rules with their
+# warnings raised to errors, so a warning fails too. Redocly sends no usage
+# data and asks the registry for no newer version.
+NPM ?= npm
+REDOCLY = REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly
+
+.PHONY: lint
+lint: node_modules/.package-lock.json
+	$(REDOCLY) lint --format=stylish openapi.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
+	@touch $@
