@@ -26,6 +26,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import stack as stackmod  # noqa: E402
 
+import openapi_check  # noqa: E402
+
+openapi_check.install()
+
 DEFAULT_POOL_ARGS = ["--request-timeout", "5s", "--slow-request", "1s", "--shutdown-timeout", "10s",
                      # sign-in limits short enough to test: the waits double from 50 ms, a
                      # lock lasts 4 s; every test signs in from 127.0.0.1, so the address
@@ -45,6 +49,25 @@ def stack():
     problems = sanitizer_reports(s.pool_log)
     shutil.rmtree(base, ignore_errors=True)
     assert not problems, "sanitizer reports in portald.log:\n" + "\n".join(problems[:20])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "openapi_unchecked: the responses this test receives "
+                            "are not checked against openapi.json (deliberately out-of-spec "
+                            "requests)")
+
+
+@pytest.fixture(autouse=True)
+def openapi_responses(request):
+    """Fails a test that received a response openapi.json does not describe
+    (see openapi_check.py)."""
+    if request.node.get_closest_marker("openapi_unchecked"):
+        with openapi_check.unchecked():
+            yield
+    else:
+        yield
+    found = openapi_check.take()
+    assert not found, "responses openapi.json does not describe:\n" + "\n".join(found[:20])
 
 
 def sanitizer_reports(path):
