@@ -37,6 +37,8 @@ typedef struct {
     unsigned jwt_leeway_ms;
     unsigned access_ttl_ms;
     unsigned refresh_ttl_ms;
+    unsigned refresh_grace_ms;   /* the token just rotated still buys an access token */
+    unsigned refresh_max_age_ms; /* a refresh family ends this long after its sign-in */
     unsigned login_slow_after;
     unsigned login_slow_delay_ms;
     unsigned login_lock_after;

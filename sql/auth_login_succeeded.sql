@@ -1,5 +1,4 @@
--- Clears an account's failed sign-ins; returns its lock if one had ended.
--- $1 username.
-SELECT 'lock_ended' AS event, key, 0 AS failures,
-       to_char(locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS locked_until
-  FROM auth_login_succeeded($1::text)
+-- A reserved sign-in's password was right: clears the account's failures and
+-- gives the address its attempt back. $1 username, $2 address key,
+-- $3 address lock after.
+SELECT auth_login_succeeded($1::text, $2::text, $3::integer) AS done

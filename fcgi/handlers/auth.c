@@ -3,14 +3,23 @@
  *
  * A sign-in answers the same 401 whether the account is missing, disabled
  * or the password wrong, after the same Argon2id work. Failures are counted
- * per account and per client address in the database (so every worker and
- * every pool host sees them): from login-slow-after failures the next try
- * must wait, doubling; at login-lock-after the account is locked for
- * login-lock-time, and even the right password gets 429 until it ends.
+ * per account and per client address (an IPv6 client by its /64) in the
+ * database (so every worker and every pool host sees them): from
+ * login-slow-after failures the next try must wait, doubling; at
+ * login-lock-after the account is locked for login-lock-time, and even the
+ * right password gets 429 until it ends. An attempt is counted as a failure,
+ * and that committed, before its password is checked, and given back when
+ * the password is right: so however many workers take guesses at once, no
+ * more than login-lock-after of them reach Argon2 before the lock.
  *
  * The refresh token is 32 random bytes in an HttpOnly, Secure,
  * SameSite=Strict cookie scoped to /api/auth; only its SHA-256 is stored.
+ * Its family ends refresh-max-age after the sign-in. A token used twice
+ * signs the account out (see migrations/0004_auth_hardening.sql), except
+ * within refresh-grace of its rotation, when it buys an access token but no
+ * new cookie: two tabs that refresh at once both stay signed in.
  */
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +65,13 @@ static const char *refresh_new(request_t *req)
     return text;
 }
 
-static void refresh_cookie_set(request_t *req, const char *token)
+/* max_age_s: how long the token lives (its family may end before its ttl). */
+static void refresh_cookie_set(request_t *req, const char *token, long long max_age_s)
 {
     request_add_header(req,
-                       "Set-Cookie: " REFRESH_COOKIE "=%s; Path=/api/auth; Max-Age=%u; HttpOnly; "
+                       "Set-Cookie: " REFRESH_COOKIE "=%s; Path=/api/auth; Max-Age=%lld; HttpOnly; "
                        "Secure; SameSite=Strict",
-                       token, req->worker->config->refresh_ttl_ms / 1000);
+                       token, max_age_s);
 }
 
 static void refresh_cookie_clear(request_t *req)
@@ -131,14 +141,18 @@ static void login_refuse_wait(request_t *req, long long wait_ms, bool locked)
                                (json_int_t)wait_ms));
 }
 
-/* Logs the rows of auth_login_failed or auth_login_succeeded: event
- * "locked" or "lock_ended", key "user:<name>" or "addr:<ip>", failures,
+/* Logs the lock rows of auth_login_reserve: event "locked" (only when
+ * with_locks: a lock the attempt set stands only if its password was
+ * wrong) or "lock_ended", key "user:<name>" or "addr:<ip>", failures,
  * locked_until (the lock's end). */
-static void log_lock_events(const request_t *req, PGresult *res)
+static void log_lock_events(const request_t *req, PGresult *res, bool with_locks)
 {
     for (int i = 0; i < PQntuples(res); i++) {
         const char *event = db_value(res, i, "event");
         bool locked = event != NULL && strcmp(event, "locked") == 0;
+        if (event == NULL || (!locked && strcmp(event, "lock_ended") != 0) ||
+            (locked && !with_locks))
+            continue;
         logline_t line;
         log_begin(&line, locked ? "warn" : "info", locked ? "login_locked" : "login_lock_ended");
         log_str(&line, "key", db_value(res, i, "key"));
@@ -150,22 +164,70 @@ static void log_lock_events(const request_t *req, PGresult *res)
     }
 }
 
-static void login_count_failure(request_t *req, const char *username, const char *addr)
+/* The client's key for the address limit: an IPv4 address as it is, an
+ * IPv6 one cut to its /64 (what one subscriber gets: a client could
+ * otherwise try from 2^64 addresses of its own), "unknown" for anything
+ * else. nginx's limit_req keys clients the same way. Arena-owned. */
+static const char *login_client_key(request_t *req)
+{
+    const char *addr = req->remote_addr;
+    struct in_addr v4;
+    struct in6_addr v6;
+    char text[INET6_ADDRSTRLEN];
+    if (addr == NULL)
+        return "unknown";
+    if (inet_pton(AF_INET, addr, &v4) == 1)
+        return addr;
+    if (inet_pton(AF_INET6, addr, &v6) != 1)
+        return "unknown";
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+        memcpy(&v4, &v6.s6_addr[12], sizeof(v4));
+        if (inet_ntop(AF_INET, &v4, text, sizeof(text)) == NULL)
+            return "unknown";
+        return arena_strdup(req->arena, text);
+    }
+    memset(&v6.s6_addr[8], 0, 8);
+    if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) == NULL)
+        return "unknown";
+    return arena_printf(req->arena, "%s/64", text);
+}
+
+/* The row of res whose event is one of the two given, or -1. */
+static int login_decision_row(PGresult *res, const char *a, const char *b)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *event = db_value(res, i, "event");
+        if (event != NULL && (strcmp(event, a) == 0 || strcmp(event, b) == 0))
+            return i;
+    }
+    return -1;
+}
+
+/* Opens the transaction that settles a reserved attempt; answers 503 when it cannot. */
+static int login_begin(request_t *req)
+{
+    if (db_begin(req->worker->db, req->arena, req->request_id) != 0) {
+        response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The password was wrong (or the account missing or disabled): the
+ * reserved failure stands, the account's wait starts now. */
+static void login_settle_failure(request_t *req, const char *username, PGresult *reserved)
 {
     const config_t *c = req->worker->config;
     const char *values[] = {
         username,
-        addr,
-        arena_printf(req->arena, "%u", c->login_lock_after),
-        arena_printf(req->arena, "%u", c->login_address_lock_after),
         arena_printf(req->arena, "%u", c->login_lock_time_ms),
         arena_printf(req->arena, "%u", c->login_slow_after),
         arena_printf(req->arena, "%u", c->login_slow_delay_ms),
     };
-    PGresult *res = api_query(req, SQL_AUTH_LOGIN_FAILED, values);
-    if (res == NULL || api_commit(req) != 0)
+    if (login_begin(req) != 0 || api_query(req, SQL_AUTH_LOGIN_FAILED, values) == NULL ||
+        api_commit(req) != 0)
         return;
-    log_lock_events(req, res);
+    log_lock_events(req, reserved, true);
     req->log_detail = "wrong username or password";
     response_problem(req, PROBLEM_UNAUTHORIZED, "wrong username or password", NULL);
 }
@@ -174,30 +236,46 @@ void auth_login(request_t *req)
 {
     if (api_validate(req, login_rules, COUNT(login_rules), false) != 0)
         return;
+    const config_t *c = req->worker->config;
     const char *username = json_string_value(json_object_get(req->body, "username"));
     json_t *pw = json_object_get(req->body, "password");
     const char *password = json_string_value(pw);
     size_t password_len = json_string_length(pw);
-    const char *addr = req->remote_addr ? req->remote_addr : "unknown";
+    const char *addr = login_client_key(req);
 
-    const char *gate_values[] = {username, addr};
-    PGresult *gate = api_query(req, SQL_AUTH_LOGIN_GATE, gate_values);
-    if (gate == NULL)
+    /* the attempt is counted, and that committed, before Argon2 runs */
+    const char *reserve_values[] = {
+        username,
+        addr,
+        arena_printf(req->arena, "%u", c->login_lock_after),
+        arena_printf(req->arena, "%u", c->login_address_lock_after),
+        arena_printf(req->arena, "%u", c->login_lock_time_ms),
+        arena_printf(req->arena, "%u", c->login_slow_after),
+        arena_printf(req->arena, "%u", c->login_slow_delay_ms),
+    };
+    PGresult *reserved = api_query(req, SQL_AUTH_LOGIN_RESERVE, reserve_values);
+    if (reserved == NULL)
         return;
-    long long wait_ms = db_int(gate, 0, "wait_ms", 0);
-    if (wait_ms > 0) {
-        login_refuse_wait(req, wait_ms, db_bool(gate, 0, "locked"));
+    int decision = login_decision_row(reserved, "go", "wait");
+    if (decision < 0) {
+        req->log_detail = "auth_login_reserve decided nothing";
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return;
+    }
+    if (strcmp(db_value(reserved, decision, "event"), "wait") == 0) {
+        login_refuse_wait(req, db_int(reserved, decision, "wait_ms", 1000),
+                          db_bool(reserved, decision, "locked"));
         return;
     }
     const char *lookup_values[] = {username};
     PGresult *account = api_query(req, SQL_AUTH_LOGIN_LOOKUP, lookup_values);
-    if (account == NULL)
+    if (account == NULL || api_commit(req) != 0)
         return;
     bool found = PQntuples(account) == 1;
     bool good = password_verify(found ? db_value(account, 0, "password_hash") : NULL, password,
                                 password_len);
     if (!good || db_bool(account, 0, "disabled")) { /* found, or good is false */
-        login_count_failure(req, username, addr);
+        login_settle_failure(req, username, reserved);
         return;
     }
     struct token_claims claims;
@@ -206,17 +284,23 @@ void auth_login(request_t *req)
     const char *issue_values[] = {
         db_value(account, 0, "user_id"),
         refresh_hash_hex(req, refresh),
-        arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
+        arena_printf(req->arena, "%u", c->refresh_ttl_ms),
+        arena_printf(req->arena, "%u", c->refresh_max_age_ms),
     };
-    const char *name_values[] = {username};
-    PGresult *cleared = api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, name_values);
-    if (cleared == NULL || api_query(req, SQL_AUTH_REFRESH_ISSUE, issue_values) == NULL ||
-        api_commit(req) != 0)
+    const char *cleared_values[] = {
+        username,
+        addr,
+        arena_printf(req->arena, "%u", c->login_address_lock_after),
+    };
+    if (login_begin(req) != 0 || api_query(req, SQL_AUTH_LOGIN_SUCCEEDED, cleared_values) == NULL ||
+        api_query(req, SQL_AUTH_REFRESH_ISSUE, issue_values) == NULL || api_commit(req) != 0)
         return;
-    log_lock_events(req, cleared);
+    log_lock_events(req, reserved, false);
     req->user.user_id = claims.user_id;
     req->user.username = arena_strdup(req->arena, claims.username);
-    refresh_cookie_set(req, refresh);
+    unsigned cookie_ms =
+        c->refresh_ttl_ms < c->refresh_max_age_ms ? c->refresh_ttl_ms : c->refresh_max_age_ms;
+    refresh_cookie_set(req, refresh, cookie_ms / 1000);
     send_access_token(req, &claims);
 }
 
@@ -229,17 +313,22 @@ void auth_refresh(request_t *req)
         return;
     }
     const char *next = refresh_new(req);
+    const config_t *c = req->worker->config;
     const char *values[] = {
         refresh_hash_hex(req, token),
         refresh_hash_hex(req, next),
-        arena_printf(req->arena, "%u", req->worker->config->refresh_ttl_ms),
+        arena_printf(req->arena, "%u", c->refresh_ttl_ms),
+        arena_printf(req->arena, "%u", c->refresh_grace_ms),
+        arena_printf(req->arena, "%u", c->refresh_max_age_ms),
     };
     PGresult *res = api_query(req, SQL_AUTH_REFRESH_ROTATE, values);
     if (res == NULL)
         return;
     const char *outcome = db_value(res, 0, "outcome");
-    if (outcome == NULL || strcmp(outcome, "ok") != 0) {
-        if (api_commit(req) != 0) /* a revoked family must stay revoked */
+    bool rotated = outcome != NULL && strcmp(outcome, "ok") == 0;
+    bool grace = outcome != NULL && strcmp(outcome, "grace") == 0;
+    if (!rotated && !grace) {
+        if (api_commit(req) != 0) /* a revoked family must stay revoked, its account signed out */
             return;
         if (outcome != NULL && strcmp(outcome, "reused") == 0) {
             logline_t line;
@@ -267,7 +356,17 @@ void auth_refresh(request_t *req)
         return;
     struct token_claims claims;
     fill_claims(&claims, subject, (int)db_int(res, 0, "token_version", 0));
-    refresh_cookie_set(req, next);
+    if (rotated) {
+        refresh_cookie_set(req, next, db_int(res, 0, "expires_in", 0));
+    } else {
+        /* a second tab with the cookie the first one just traded: an access
+         * token, and the cookie stays the successor the first answer set */
+        logline_t line;
+        log_begin(&line, "info", "refresh_in_grace");
+        log_str(&line, "user_id", db_value(res, 0, "user_id"));
+        log_str(&line, "request_id", req->request_id ? req->request_id : "");
+        log_end(&line);
+    }
     send_access_token(req, &claims);
 }
 
