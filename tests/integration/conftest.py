@@ -42,7 +42,8 @@ DEFAULT_POOL_ARGS = ["--request-timeout", "5s", "--slow-request", "1s", "--shutd
 def stack():
     base = tempfile.mkdtemp(prefix="portal-test-", dir="/tmp")
     s = stackmod.Stack(base, http_port=stackmod.free_port(), workers=4, durable=False,
-                       portald_args=DEFAULT_POOL_ARGS, key_algs=("hs256", "rs256", "es256"))
+                       portald_args=DEFAULT_POOL_ARGS, key_algs=("hs256", "rs256", "es256"),
+                       login_limit=("1000r/s", 1000, 1))  # tests sign in often from one address
     s.start(demo=True)
     yield s
     s.stop()
