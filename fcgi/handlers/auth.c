@@ -281,6 +281,10 @@ void auth_login(request_t *req)
     struct token_claims claims;
     fill_claims(&claims, account, (int)db_int(account, 0, "token_version", 0));
     const char *refresh = refresh_new(req);
+    if (refresh == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL); /* out of memory */
+        return;
+    }
     const char *issue_values[] = {
         db_value(account, 0, "user_id"),
         refresh_hash_hex(req, refresh),
@@ -313,6 +317,10 @@ void auth_refresh(request_t *req)
         return;
     }
     const char *next = refresh_new(req);
+    if (next == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL); /* out of memory */
+        return;
+    }
     const config_t *c = req->worker->config;
     const char *values[] = {
         refresh_hash_hex(req, token),
