@@ -195,6 +195,14 @@ void scoreboard_render(const struct scoreboard *board, strbuf_t *out)
                   "# HELP portal_db_connects_total Database connections made by workers.\n"
                   "# TYPE portal_db_connects_total counter\nportal_db_connects_total %llu\n",
                   (unsigned long long)reconnects);
+    uint64_t checks = 0;
+    for (int i = 0; i < SCOREBOARD_SLOTS; i++)
+        checks += LOAD(board->slots[i].password_checks);
+    strbuf_printf(out,
+                  "# HELP portal_password_checks_total Sign-in passwords checked (Argon2id "
+                  "run).\n# TYPE portal_password_checks_total counter\n"
+                  "portal_password_checks_total %llu\n",
+                  (unsigned long long)checks);
     strbuf_printf(out,
                   "# HELP portal_start_time_seconds When the pool started (Unix time).\n"
                   "# TYPE portal_start_time_seconds gauge\nportal_start_time_seconds %llu\n",

@@ -52,6 +52,7 @@ struct scoreboard_slot {
     uint64_t duration_buckets[SCOREBOARD_BUCKETS]; /* cumulative buckets are built when rendering */
     uint64_t duration_sum_us;
     uint64_t db_reconnects;
+    uint64_t password_checks; /* sign-in passwords checked (Argon2 run) */
 };
 
 struct scoreboard {

@@ -272,6 +272,9 @@ void auth_login(request_t *req)
     if (account == NULL || api_commit(req) != 0)
         return;
     bool found = PQntuples(account) == 1;
+    if (req->worker->board != NULL)
+        __atomic_fetch_add(&req->worker->board->slots[req->worker->slot].password_checks, 1,
+                           __ATOMIC_RELAXED);
     bool good = password_verify(found ? db_value(account, 0, "password_hash") : NULL, password,
                                 password_len);
     if (!good || db_bool(account, 0, "disabled")) { /* found, or good is false */
