@@ -225,7 +225,7 @@ def test_the_production_limit_lets_an_office_sign_in_at_once_and_stops_a_flood(
     assert_nginx_429(flood)
 
 
-def test_nginx_counts_an_ipv6_client_by_its_64(stack, production_nginx):
+def test_nginx_counts_an_ipv6_client_by_its_64_and_a_mapped_ipv4_one_as_ipv4(stack, production_nginx):
     with ThreadPoolExecutor(40) as ex:
         statuses = list(ex.map(lambda _: empty_login_as(stack, "2001:db8:1:2::a"), range(40)))
     assert 429 in statuses
@@ -233,6 +233,12 @@ def test_nginx_counts_an_ipv6_client_by_its_64(stack, production_nginx):
     assert_nginx_429(requests.post(stack.url + "/api/auth/login", json={}, timeout=10,
                                    headers={"X-Real-IP": "2001:db8:1:2:ffff:1:2:3"}))
     assert empty_login_as(stack, "2001:db8:1:3::a") == 422
+    # an IPv4-mapped address is its IPv4 client
+    with ThreadPoolExecutor(40) as ex:
+        statuses = list(ex.map(lambda _: empty_login_as(stack, "::ffff:203.0.113.9"), range(40)))
+    assert 429 in statuses
+    assert_nginx_429(requests.post(stack.url + "/api/auth/login", json={}, timeout=10,
+                                   headers={"X-Real-IP": "203.0.113.9"}))
 
 
 def test_portald_counts_an_ipv6_clients_failures_by_its_64(stack, pool, production_nginx):
