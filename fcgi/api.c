@@ -1,6 +1,7 @@
 /* api: shared handler plumbing. See api.h. */
 #include "api.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "db.h"
 #include "response.h"
 
-static void api_fail(request_t *req, PGresult *res)
+void api_answer_failure(request_t *req, PGresult *res)
 {
     if (res == NULL) {
         response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
@@ -45,7 +46,7 @@ PGresult *api_run(request_t *req, int statement, size_t nparams, const char *con
 {
     PGresult *res = db_query(req->worker->db, req->arena, statement, nparams, values);
     if (res == NULL || !db_ok(res)) {
-        api_fail(req, res);
+        api_answer_failure(req, res);
         return NULL;
     }
     return res;
@@ -57,7 +58,7 @@ PGresult *api_run_binary(request_t *req, int statement, size_t nparams, const ch
     PGresult *res =
         db_query_binary(req->worker->db, req->arena, statement, nparams, values, lengths, formats);
     if (res == NULL || !db_ok(res)) {
-        api_fail(req, res);
+        api_answer_failure(req, res);
         return NULL;
     }
     return res;
@@ -236,4 +237,30 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
         }
     }
     api_commit_and_send(req, status, res);
+}
+
+/* Public answers may be read by anyone for this long (nginx keeps them as
+ * briefly), so a publish, an open or a close shows within seconds. */
+#define PUBLIC_MAX_AGE_S 2
+
+void api_commit_and_send_public(request_t *req, int status, const char *content_type,
+                                const char *body, size_t len)
+{
+    if (api_commit(req) != 0)
+        return;
+    unsigned char hash[12];
+    char hex[sizeof(hash) * 2 + 1];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)body, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+    request_add_header(req, "ETag: \"%s\"", hex);
+    request_add_header(req, "Cache-Control: public, max-age=%d", PUBLIC_MAX_AGE_S);
+    const char *none_match = request_param(req, "HTTP_IF_NONE_MATCH");
+    if (status == 200 && none_match != NULL) {
+        const char *p = strncmp(none_match, "W/", 2) == 0 ? none_match + 2 : none_match;
+        if (p[0] == '"' && strncmp(p + 1, hex, sizeof(hex) - 1) == 0 && p[sizeof(hex)] == '"') {
+            response_send(req, 304, content_type, "", 0, NULL);
+            return;
+        }
+    }
+    response_send(req, status, content_type, body, len, NULL);
 }

@@ -74,6 +74,17 @@ const char *api_if_match(request_t *req, bool required, int *bad);
  * body when a GET's If-None-Match names that version. */
 void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
 
+/* Commits, then sends body as a public, briefly cacheable answer: an ETag
+ * made from its bytes, Cache-Control public with a short max-age (nginx
+ * keeps it as briefly), and 304 without a body when a GET's If-None-Match
+ * names that ETag. What it sends must be the same for every reader. */
+void api_commit_and_send_public(request_t *req, int status, const char *content_type,
+                                const char *body, size_t len);
+
+/* Answers a statement's failure as api_query would have (for handlers that
+ * look at some failures themselves first). */
+void api_answer_failure(request_t *req, PGresult *res);
+
 /* req->body as compact JSON text (arena-owned), to pass to a statement. */
 const char *api_body_text(request_t *req);
 

@@ -5,10 +5,12 @@
 #include "config.h"
 
 #include "keyring.h"
+#include "voter.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,6 +56,11 @@ static const struct setting settings[] = {
      "largest request body accepted (413 past it); suffixes k, m"},
     {"max-photo", "PORTAL_MAX_PHOTO", "8m", KIND_SIZE, FIELD(max_photo), 1024, 16UL << 20,
      "largest photo accepted (413 past it); nginx allows this much on the photo routes"},
+    {"voter-key", "PORTAL_VOTER_KEY", "", KIND_STRING, FIELD(voter_key_file), 0, 0,
+     "file of secret bytes (owner-only) the voter cookie's MAC key is made from; every pool "
+     "host shares it; required"},
+    {"votes-per-address", "PORTAL_VOTES_PER_ADDRESS", "100", KIND_UINT, FIELD(votes_per_address), 1,
+     1000000, "votes on one case accepted from one client address (an IPv6 /64)"},
     {"database-url", "PORTAL_DATABASE_URL", "", KIND_STRING, FIELD(database_url), 0, 0,
      "libpq connection string or URI (empty: libpq's PG* environment)"},
     {"db-connect-timeout", "PORTAL_DB_CONNECT_TIMEOUT", "2s", KIND_DURATION,
@@ -437,6 +444,15 @@ int config_load(config_t *out, int argc, char **argv, enum config_action *action
         if (out->keyring == NULL)
             goto fail;
     }
+    if (out->voter_key_file[0] != '\0') {
+        out->voter_key = malloc(sizeof(*out->voter_key));
+        if (out->voter_key == NULL) {
+            set_err(err, errlen, "out of memory");
+            goto fail;
+        }
+        if (voter_key_load(out->voter_key_file, out->voter_key, err, errlen) != 0)
+            goto fail;
+    }
     return 0;
 fail:
     config_free(out);
@@ -447,6 +463,10 @@ void config_free(config_t *config)
 {
     keyring_free(config->keyring);
     config->keyring = NULL;
+    if (config->voter_key != NULL)
+        sodium_memzero(config->voter_key, sizeof(*config->voter_key));
+    free(config->voter_key);
+    config->voter_key = NULL;
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         const struct setting *s = &settings[i];
         if (s->kind == KIND_STRING || s->kind == KIND_LISTEN) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 struct keyring;
+struct voter_key;
 
 typedef struct {
     char *config_file; /* "" when none */
@@ -27,6 +28,9 @@ typedef struct {
     unsigned shutdown_timeout_ms;
     size_t max_body;
     size_t max_photo;
+    /* the public vote */
+    char *voter_key_file; /* "" when none */
+    unsigned votes_per_address;
     char *database_url;
     unsigned db_connect_timeout_ms;
     /* sign-in */
@@ -44,7 +48,8 @@ typedef struct {
     unsigned login_lock_after;
     unsigned login_address_lock_after;
     unsigned login_lock_time_ms;
-    struct keyring *keyring; /* loaded from jwt_keys; NULL when jwt_keys is "" */
+    struct keyring *keyring;     /* loaded from jwt_keys; NULL when jwt_keys is "" */
+    struct voter_key *voter_key; /* loaded from voter_key_file; NULL when that is "" */
 } config_t;
 
 enum config_action {

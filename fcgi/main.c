@@ -49,6 +49,11 @@ int main(int argc, char **argv)
     config_t config;
     enum config_action action;
     char err[512];
+    /* before the config: loading keys hashes them */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "portald: libsodium cannot initialise\n");
+        return 1;
+    }
     if (config_load(&config, argc, argv, &action, err, sizeof(err)) != 0) {
         fprintf(stderr, "portald: %s\n", err);
         return 2;
@@ -80,9 +85,10 @@ int main(int argc, char **argv)
             rc = 2;
             break;
         }
-        if (sodium_init() < 0) {
-            fprintf(stderr, "portald: libsodium cannot initialise\n");
-            rc = 1;
+        if (config.voter_key == NULL) {
+            fprintf(stderr, "portald: voter-key is required: a file of secret bytes that signs "
+                            "voter cookies (make one with: portalctl key voter --file FILE)\n");
+            rc = 2;
             break;
         }
         rc = pool_run(&config, argc, argv, router);

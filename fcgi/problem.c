@@ -36,6 +36,8 @@ static const struct problem_type problems[PROBLEM_COUNT] = {
                                       "您的角色无权执行该操作"},
     [PROBLEM_NOT_EDITABLE] = {"not-editable", 409, "Only a draft can be changed",
                               "只有草稿可以修改"},
+    [PROBLEM_VOTING_CLOSED] = {"voting-closed", 409, "This case is not open for votes",
+                               "该案例不在投票期内"},
     [PROBLEM_BODY_TOO_LARGE] = {"body-too-large", 413, "The body is too large", "请求体过大"},
     [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported-media-type", 415,
                                         "The body's media type is not accepted here",

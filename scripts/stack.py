@@ -161,7 +161,12 @@ class Stack:
                 subprocess.run([os.path.join(build_dir(), "portalctl"), "key", "generate",
                                 "--dir", self.key_dir, "--alg", alg, "--kid", kid],
                                check=True, capture_output=True)
-        return ["--jwt-keys", self.key_dir, "--jwt-signing-key", self.key_algs[0][:2] + "1"]
+        voter_key = os.path.join(self.base, "voter.secret")  # (jwt-keys holds only jwt keys)
+        if not os.path.exists(voter_key):
+            subprocess.run([os.path.join(build_dir(), "portalctl"), "key", "voter",
+                            "--file", voter_key], check=True, capture_output=True)
+        return ["--jwt-keys", self.key_dir, "--jwt-signing-key", self.key_algs[0][:2] + "1",
+                "--voter-key", voter_key]
 
     def start_pool(self, extra_args=()):
         os.makedirs(self.run_dir, exist_ok=True)
@@ -236,7 +241,7 @@ class Stack:
             with open(dst, "w") as f:
                 f.write(text)
 
-        for name in ("security_headers.conf", "fastcgi_portal.conf"):
+        for name in ("security_headers.conf", "fastcgi_portal.conf", "public_cache.conf"):
             fill(os.path.join(conf_dir, name), os.path.join(snippets, name))
         fill(os.path.join(conf_dir, "portal.conf"), os.path.join(self.run_dir, "portal.conf"))
         fill(os.path.join(conf_dir, "nginx.conf.in"), os.path.join(self.run_dir, "nginx.conf"))

@@ -73,6 +73,21 @@ void cases_send_written(request_t *req, int status, const char *id, bool locatio
  * row, answers why (404, 409 not a draft, 412 not at version expected). */
 void cases_explain_refusal(request_t *req, const char *id, const char *expected);
 
+/* public.c */
+void public_editions_list(request_t *req);
+void public_edition_get(request_t *req);
+void public_case_get(request_t *req);
+void public_results(request_t *req);
+
+/* votes.c */
+void votes_voter(request_t *req);
+void votes_cast(request_t *req);
+
+/* pages.c */
+void pages_index(request_t *req);
+void pages_edition(request_t *req);
+void pages_case(request_t *req);
+
 /* workflow.c */
 void workflow_get(request_t *req);
 /* Answers a refused case or edition transition: res row 0 has the columns

@@ -1,7 +1,7 @@
 /*
  * routes: the table of every route the service answers. openapi.json at
  * the top of the repository describes the same set; tests fail when the two
- * disagree (see tests/integration/test_openapi.py).
+ * disagree (see test_openapi_document_and_router_agree in test_http.py).
  */
 #include "handlers.h"
 
@@ -73,6 +73,26 @@ const struct route_def routes_table[] = {
      "Change an edition or its deadline (If-Match required)", ROUTE_REVIEWER},
     {"POST", "/api/editions/{id:int}/transitions", editions_transition, ROUTE_BODY_JSON,
      "Open or close an edition's vote", ROUTE_REVIEWER},
+
+    /* the public: no sign-in, the same answer for every reader (so nginx may
+     * keep it a moment), except the vote */
+    {"GET", "/api/public/editions", public_editions_list, ROUTE_BODY_NONE,
+     "The column's editions, newest first", ROUTE_DB},
+    {"GET", "/api/public/editions/{number:int}", public_edition_get, ROUTE_BODY_NONE,
+     "An edition with its cases, choices and counts", ROUTE_DB},
+    {"GET", "/api/public/editions/{number:int}/results", public_results, ROUTE_BODY_NONE,
+     "An edition's results: counts, totals and shares per case", ROUTE_DB},
+    {"GET", "/api/public/cases/{id:int}", public_case_get, ROUTE_BODY_NONE,
+     "A published case with its choices and counts", ROUTE_DB},
+    {"POST", "/api/public/voter", votes_voter, ROUTE_BODY_NONE,
+     "Get the signed voter cookie (a valid one is kept)", ROUTE_OPEN},
+    {"POST", "/api/public/cases/{id:int}/votes", votes_cast, ROUTE_BODY_JSON,
+     "Vote on a case (one vote per voter and case)", ROUTE_DB},
+    {"GET", "/", pages_index, ROUTE_BODY_NONE, "The column's page: editions, newest first",
+     ROUTE_DB},
+    {"GET", "/editions/{number:int}", pages_edition, ROUTE_BODY_NONE,
+     "An edition's page, as the column prints it", ROUTE_DB},
+    {"GET", "/cases/{id:int}", pages_case, ROUTE_BODY_NONE, "A case's page", ROUTE_DB},
 };
 
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);

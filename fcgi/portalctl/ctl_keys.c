@@ -71,8 +71,21 @@ static int write_pair(const char *key_path, const char *pub_path, const char *al
     return 0;
 }
 
+/* portalctl key voter --file FILE: the secret the voter cookie's MAC key
+ * is made from (portald --voter-key FILE). */
+static int ctl_key_voter(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--file") != 0) {
+        fprintf(stderr, "usage: portalctl key voter --file FILE\n");
+        return 2;
+    }
+    return write_secret(argv[2]) == 0 ? 0 : 1;
+}
+
 int ctl_keys(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "voter") == 0)
+        return ctl_key_voter(argc, argv);
     const char *dir = NULL, *alg = "hs256", *kid = NULL;
     int ok = argc >= 1 && strcmp(argv[0], "generate") == 0 && argc % 2 == 1;
     for (int i = 1; ok && i + 1 < argc; i += 2) {

@@ -7,6 +7,7 @@
  *   portalctl migrate --status   list applied and pending migrations
  *   portalctl user add|list|disable|enable|passwd ...
  *   portalctl key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]
+ *   portalctl key voter --file FILE
  */
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -30,7 +31,9 @@ static void usage(FILE *out)
                  "  user disable|enable USERNAME\n"
                  "  user passwd USERNAME   set a new password (on stdin); signs the user out\n"
                  "  key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]\n"
-                 "                     add a token-signing key to the jwt-keys directory\n\n"
+                 "                     add a token-signing key to the jwt-keys directory\n"
+                 "  key voter --file FILE\n"
+                 "                     make the secret that signs voter cookies (--voter-key)\n\n"
                  "The database URL (a libpq connection string) defaults to\n"
                  "PORTAL_OWNER_DATABASE_URL, then to libpq's PG* environment. It must name\n"
                  "the owner role, not the application role.\n");

@@ -1,0 +1,143 @@
+/* The public pages work without this script: it only adds the vote and
+ * live counts. It talks to /api/public with the voter cookie (HttpOnly: no
+ * script can read it) and keeps each vote's choice and receipt on this
+ * device, so a reader sees their vote again after a reload. */
+(function () {
+  "use strict";
+  var POLL_MS = 10000;
+  var voterReady = null;
+
+  function getVoter() {
+    if (!voterReady) {
+      voterReady = fetch("/api/public/voter", { method: "POST", credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) throw new Error("voter " + r.status);
+        })
+        .catch(function (e) { voterReady = null; throw e; });
+    }
+    return voterReady;
+  }
+
+  function remembered(caseId) {
+    try {
+      return JSON.parse(localStorage.getItem("portal.vote." + caseId) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function remember(caseId, vote) {
+    try {
+      localStorage.setItem("portal.vote." + caseId, JSON.stringify(vote));
+    } catch (e) { /* private mode: the vote still counted */ }
+  }
+
+  function showCounts(ballot, votes) {
+    var total = 0;
+    Object.keys(votes).forEach(function (k) { total += votes[k]; });
+    ballot.querySelectorAll(".count").forEach(function (el) {
+      var n = votes[el.getAttribute("data-choice")];
+      if (typeof n === "number") el.textContent = String(n);
+    });
+    ballot.querySelectorAll("meter").forEach(function (m, i) {
+      var el = ballot.querySelectorAll(".count")[i];
+      m.max = Math.max(total, 1);
+      m.value = Number(el.textContent) || 0;
+    });
+    var t = ballot.querySelector(".total-count");
+    if (t) t.textContent = String(total);
+  }
+
+  function showMine(ballot, vote) {
+    ballot.querySelectorAll(".choice").forEach(function (b) {
+      var mine = vote && b.getAttribute("data-choice") === vote.choice;
+      b.setAttribute("aria-pressed", mine ? "true" : "false");
+      if (vote) b.disabled = true;
+    });
+    if (vote) {
+      var status = ballot.querySelector(".vote-status");
+      status.textContent = "";
+      status.appendChild(document.createTextNode("您已投票:" + vote.choice + "。回执 "));
+      var code = document.createElement("span");
+      code.className = "receipt";
+      code.textContent = vote.receipt || "";
+      status.appendChild(code);
+    }
+  }
+
+  function say(ballot, text) {
+    ballot.querySelector(".vote-status").textContent = text;
+  }
+
+  function vote(ballot, choice) {
+    var caseId = ballot.getAttribute("data-case");
+    var buttons = ballot.querySelectorAll(".choice");
+    buttons.forEach(function (b) { b.disabled = true; });
+    say(ballot, "正在投票…");
+    getVoter()
+      .then(function () {
+        return fetch("/api/public/cases/" + caseId + "/votes", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ choice: choice })
+        });
+      })
+      .then(function (r) {
+        return r.json().then(function (body) { return { status: r.status, body: body }; });
+      })
+      .then(function (res) {
+        if (res.status === 200 || res.status === 201) {
+          var mine = { choice: res.body.choice, receipt: res.body.receipt };
+          remember(caseId, mine);
+          showCounts(ballot, res.body.votes);
+          showMine(ballot, mine);
+          return;
+        }
+        buttons.forEach(function (b) { b.disabled = false; });
+        say(ballot, (res.body && (res.body.detail || res.body.title_zh)) || "投票没有成功,请稍后再试。");
+      })
+      .catch(function () {
+        buttons.forEach(function (b) { b.disabled = false; });
+        say(ballot, "网络不畅,投票没有成功,请稍后再试。");
+      });
+  }
+
+  function refresh(ballot) {
+    var caseId = ballot.getAttribute("data-case");
+    fetch("/api/public/cases/" + caseId, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) {
+        if (!c) return;
+        showCounts(ballot, c.votes);
+        if (!c.edition.voting && ballot.getAttribute("data-voting") === "1") {
+          ballot.setAttribute("data-voting", "0");
+          ballot.querySelectorAll(".choice").forEach(function (b) { b.disabled = true; });
+          say(ballot, "投票已截止。");
+        }
+      })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  function setUp(ballot) {
+    var caseId = ballot.getAttribute("data-case");
+    var mine = remembered(caseId);
+    if (ballot.getAttribute("data-voting") !== "1") {
+      if (mine) showMine(ballot, mine);
+      return;
+    }
+    ballot.querySelectorAll(".choice").forEach(function (b) {
+      b.disabled = false;
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", function () { vote(ballot, b.getAttribute("data-choice")); });
+    });
+    if (mine) showMine(ballot, mine);
+    setInterval(function () {
+      if (!document.hidden) refresh(ballot);
+    }, POLL_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".ballot[data-case]").forEach(setUp);
+  });
+})();
