@@ -30,7 +30,7 @@ bool validate_date(const char *text)
 }
 
 /* Counts code points; the body was already checked to be valid UTF-8. */
-static size_t utf8_chars(const char *s)
+size_t validate_chars(const char *s)
 {
     size_t n = 0;
     for (; *s; s++)
@@ -47,7 +47,7 @@ static const char *check_text(const char *s, const struct field_rule *rule, char
             return rule->type == FIELD_LINE ? "must be one line without control characters"
                                             : "must not hold control characters";
     }
-    size_t chars = utf8_chars(s);
+    size_t chars = validate_chars(s);
     if ((long long)chars < rule->min || (long long)chars > rule->max) {
         snprintf(buf, len, "must be %lld to %lld characters long", rule->min, rule->max);
         return buf;

@@ -49,4 +49,7 @@ void validate_add(json_t **errors, const char *field, const char *message);
 /* Whether text is a valid "YYYY-MM-DD" calendar date from 1900 to 2999. */
 bool validate_date(const char *text);
 
+/* The number of characters (code points) of valid UTF-8 text. */
+size_t validate_chars(const char *s);
+
 #endif

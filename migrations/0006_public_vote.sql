@@ -13,8 +13,12 @@ CREATE FUNCTION edition_choices_valid(c text[]) RETURNS boolean
                         WHERE x IS NULL OR length(x) NOT BETWEEN 1 AND 20 OR x <> btrim(x))
        AND (SELECT count(DISTINCT x) FROM unnest(c) AS x) = cardinality(c) $$;
 
+-- What an edition asks unless its reviewer says otherwise.
+CREATE FUNCTION edition_default_choices() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ARRAY['满意', '基本满意', '不满意'] $$;
+
 ALTER TABLE editions
-    ADD COLUMN choices text[] NOT NULL DEFAULT ARRAY['满意', '基本满意', '不满意']
+    ADD COLUMN choices text[] NOT NULL DEFAULT edition_default_choices()
         CHECK (edition_choices_valid(choices));
 
 -- The choices are what voters answer: they are fixed once the vote opens.
@@ -298,6 +302,14 @@ SELECT e.id, e.number, e.version, jsonb_build_object(
                                WHERE c.edition_id = e.id), '[]')) AS doc
   FROM editions e;
 
-GRANT EXECUTE ON FUNCTION edition_voting_now(editions), edition_choices_valid(text[])
-    TO portal_app;
+GRANT EXECUTE ON FUNCTION edition_voting_now(editions), edition_choices_valid(text[]),
+    edition_default_choices() TO portal_app;
+
+-- A JSON list of strings as text[] (NULL when it is not there).
+CREATE FUNCTION json_text_array(j jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_typeof(j) = 'array'
+                THEN ARRAY(SELECT x FROM jsonb_array_elements_text(j) WITH ORDINALITY AS t (x, o)
+                            ORDER BY o) END $$;
+GRANT EXECUTE ON FUNCTION json_text_array(jsonb) TO portal_app;
 GRANT SELECT ON public_case_docs, public_edition_docs, public_edition_summaries TO portal_app;

@@ -16,12 +16,52 @@ static const struct field_rule edition_rules[] = {
     {"title", FIELD_LINE, FIELD_REQUIRED, 1, 200, NULL},
     {"published_on", FIELD_DATE, FIELD_NULLABLE, 0, 0, NULL},
     {"closes_at", FIELD_LINE, FIELD_NULLABLE, 10, 40, NULL},
+    {"choices", FIELD_ANY, 0, 0, 0, NULL},
 };
 
 static const struct field_rule edition_transition_rules[] = {
     {"action", FIELD_LINE, FIELD_REQUIRED, 1, 32, NULL},
     {"closes_at", FIELD_LINE, FIELD_NULLABLE, 10, 40, NULL},
 };
+
+#define CHOICES_MIN 2
+#define CHOICES_MAX 6
+#define CHOICE_CHARS_MAX 20
+
+/* choices, when given: 2 to 6 different single-line strings of 1 to 20
+ * characters without surrounding spaces (the database checks the same).
+ * Answers 422 and returns -1 otherwise. */
+static int validate_choices(request_t *req)
+{
+    json_t *choices = json_object_get(req->body, "choices");
+    if (choices == NULL)
+        return 0;
+    const char *why = NULL;
+    if (!json_is_array(choices) || json_array_size(choices) < CHOICES_MIN ||
+        json_array_size(choices) > CHOICES_MAX)
+        why = "must be a list of 2 to 6 choices";
+    size_t i, j;
+    json_t *c;
+    json_array_foreach(choices, i, c)
+    {
+        const char *text = json_string_value(c);
+        size_t len = text ? strlen(text) : 0;
+        if (why != NULL)
+            break;
+        if (text == NULL || len == 0 || validate_chars(text) > CHOICE_CHARS_MAX ||
+            strpbrk(text, "\r\n\t") != NULL || text[0] == ' ' || text[len - 1] == ' ')
+            why = "each choice is 1 to 20 characters on one line, without surrounding spaces";
+        for (j = 0; j < i && why == NULL; j++)
+            if (strcmp(text, json_string_value(json_array_get(choices, j))) == 0)
+                why = "the choices must all be different";
+    }
+    if (why == NULL)
+        return 0;
+    json_t *errors = NULL;
+    validate_add(&errors, "choices", why);
+    response_problem(req, PROBLEM_VALIDATION, why, json_pack("{s:o}", "errors", errors));
+    return -1;
+}
 
 static void send_edition(request_t *req, int status, const char *id, bool location)
 {
@@ -51,7 +91,8 @@ void editions_get(request_t *req)
 
 void editions_create(request_t *req)
 {
-    if (api_validate(req, edition_rules, COUNT(edition_rules), false) != 0)
+    if (api_validate(req, edition_rules, COUNT(edition_rules), false) != 0 ||
+        validate_choices(req) != 0)
         return;
     const char *values[] = {api_body_text(req)};
     PGresult *res = api_query(req, SQL_EDITIONS_CREATE, values);
@@ -69,7 +110,8 @@ void editions_update(request_t *req)
 {
     int bad = 0;
     const char *expected = api_if_match(req, true, &bad);
-    if (bad || api_validate(req, edition_rules, COUNT(edition_rules), true) != 0)
+    if (bad || api_validate(req, edition_rules, COUNT(edition_rules), true) != 0 ||
+        validate_choices(req) != 0)
         return;
     const char *id = api_param_text(req, "id");
     const char *values[] = {id, api_body_text(req), expected};

@@ -101,7 +101,10 @@ def test_signals_during_the_stop_still_stop_everything(signals):
             # the whole group, as a supervisor or a terminal does; then more
             # of the same while the pool waits for its request
             os.killpg(run.pid, signals[0])
-            assert wait_for("stopping...", 30), "".join(output)
+            assert wait_for("stopping...", 60), (
+                f"make's exit status: {run.poll()}; still running: "
+                f"{[open(f'/proc/{p}/cmdline').read() for p in processes_mentioning(data)]}\n"
+                + "".join(output))
             time.sleep(0.3)
             for signo in signals[1:]:
                 os.killpg(run.pid, signo)
