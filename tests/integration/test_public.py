@@ -1,0 +1,423 @@
+"""The public portal through nginx: what readers see, how nginx keeps it,
+and the vote: one per voter and case, exact counts, refusals that count
+nothing."""
+import datetime
+import itertools
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import (api, assert_problem, log_events, log_mark, sql_rows, sql_value, wait_until)
+
+_numbers = itertools.count(8000)
+_clients = itertools.count(1)
+SEED_TITLES = ("整治乱贴广告现象,打造整洁有序社区", "深化内涝点治理工作,防辖区安全隐患于未然")
+
+
+# ---- helpers ----------------------------------------------------------------
+def new_case(stack, tokens, title="公开测试案例", **over):
+    editor = tokens["shajing"]
+    community = next(c["id"] for c in api(stack, "GET", "/api/communities", editor).json())
+    body = {"community_id": community, "title": title, "problem": "问题。",
+            "actions": [{"headline": "做法", "body": "内容。"}],
+            "testimonial": {"text": "感言。", "speaker": "某人", "post": "书记"}}
+    body.update(over)
+    r = api(stack, "POST", "/api/cases", editor, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def published_case(stack, tokens, title="公开测试案例", choices=None, **over):
+    """A new case approved into a new edition: (case id, edition id, edition number)."""
+    cid = new_case(stack, tokens, title, **over)
+    r = api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
+            json={"action": "submit"})
+    assert r.status_code == 200, r.text
+    number = next(_numbers)
+    body = {"number": number, "title": f"第{number}期"}
+    if choices:
+        body["choices"] = choices
+    r = api(stack, "POST", "/api/editions", tokens["reviewer"], json=body)
+    assert r.status_code == 201, r.text
+    edition = r.json()["id"]
+    r = api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+            json={"action": "approve", "edition_id": edition})
+    assert r.status_code == 200, r.text
+    return cid, edition, number
+
+
+def open_voting(stack, tokens, edition, closes_at="2099-01-01T00:00:00"):
+    r = api(stack, "POST", f"/api/editions/{edition}/transitions", tokens["reviewer"],
+            json={"action": "open", "closes_at": closes_at})
+    assert r.status_code == 200, r.text
+
+
+def voting_case(stack, tokens, **kw):
+    cid, edition, number = published_case(stack, tokens, **kw)
+    open_voting(stack, tokens, edition)
+    return cid, edition, number
+
+
+def new_client():
+    """An address of its own (TEST-NET-2), as nginx sees it through X-Real-IP."""
+    n = next(_clients)
+    return f"198.51.{100 + n // 250}.{n % 250 + 1}"
+
+
+class Voter:
+    """A reader with a voter cookie, at a client address of its own."""
+
+    def __init__(self, stack, client=None):
+        self.stack = stack
+        self.client = client or new_client()
+        r = requests.post(stack.url + "/api/public/voter", headers={"X-Real-IP": self.client},
+                          timeout=10)
+        assert r.status_code == 201, r.text
+        self.cookie = re.search(r"portal_voter=([^;]+)", r.headers["Set-Cookie"]).group(1)
+
+    def vote(self, case_id, choice, **headers):
+        headers = dict({"X-Real-IP": self.client, "Cookie": f"portal_voter={self.cookie}"},
+                       **headers)
+        return requests.post(f"{self.stack.url}/api/public/cases/{case_id}/votes",
+                             json={"choice": choice}, headers=headers, timeout=30)
+
+
+def stored_votes(stack, case_id):
+    return sql_value(stack, "SELECT count(*) FROM votes WHERE case_id = %s", (case_id,))
+
+
+def public_counts(stack, case_id):
+    r = requests.get(f"{stack.url}/api/public/cases/{case_id}", timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["votes"]
+
+
+def vote_tables(stack):
+    return (sql_rows(stack, "SELECT case_id, choice, voter, receipt FROM votes ORDER BY id"),
+            sql_rows(stack, "SELECT * FROM vote_counts ORDER BY 1, 2, 3"),
+            sql_rows(stack, "SELECT * FROM vote_addresses ORDER BY 1, 2"))
+
+
+@pytest.fixture
+def voters_nginx(stack):
+    """nginx taking each client's address from X-Real-IP, so a test can be
+    many readers on many networks (the production vote limits as they are)."""
+    stack.stop_nginx()
+    stack.start_nginx(extra="set_real_ip_from 127.0.0.1; real_ip_header X-Real-IP;")
+    yield stack
+    stack.stop_nginx()
+    stack.start_nginx()
+
+
+# ---- reading ------------------------------------------------------------------
+def test_the_column_lists_every_edition_newest_first(stack):
+    editions = requests.get(stack.url + "/api/public/editions", timeout=10).json()
+    numbers = [e["number"] for e in editions]
+    assert numbers == sorted(numbers, reverse=True)
+    assert set(range(1, 14)) <= set(numbers)
+    thirteen = next(e for e in editions if e["number"] == 13)
+    assert thirteen["voting"] is True and thirteen["closes_at"].endswith("T00:00:00+08:00")
+    assert [c["title"] for c in thirteen["cases"]] == list(SEED_TITLES)
+    assert [(c["street_name"], c["community_name"]) for c in thirteen["cases"]] == \
+        [("沙井街道", "大王山社区"), ("燕罗街道", "塘下涌社区")]
+    first = next(e for e in editions if e["number"] == 1)
+    assert first["title"] == "新安街道新乐社区和布心社区" and first["state"] == "closed"
+
+
+def test_an_edition_and_a_case_carry_choices_and_counts(stack):
+    e = requests.get(stack.url + "/api/public/editions/13", timeout=10).json()
+    assert e["choices"] == ["满意", "基本满意", "不满意"]
+    assert len(e["cases"]) == 2
+    for c in e["cases"]:
+        assert list(c["votes"]) == e["choices"]
+        assert len(c["photos"]) == 3 and all(p["url"].startswith("/api/photos/") for p in c["photos"])
+        one = requests.get(f"{stack.url}/api/public/cases/{c['id']}", timeout=10).json()
+        assert one["title"] == c["title"] and one["edition"]["number"] == 13
+
+
+def test_a_drafts_id_answers_exactly_like_a_missing_one(stack, tokens):
+    draft = new_case(stack, tokens)
+    missing = draft + 100000
+    for path in ("/api/public/cases/{}", "/cases/{}"):
+        a = requests.get(stack.url + path.format(draft), timeout=10)
+        b = requests.get(stack.url + path.format(missing), timeout=10)
+        assert a.status_code == b.status_code == 404
+        assert a.headers["Content-Type"] == b.headers["Content-Type"]
+        strip = (lambda r: r.json() | {"request_id": None}) if path.startswith("/api") else \
+            (lambda r: r.text)
+        assert strip(a) == strip(b)
+    # and a draft in review is no more public
+    r = api(stack, "POST", f"/api/cases/{draft}/transitions", tokens["shajing"],
+            json={"action": "submit"})
+    assert r.status_code == 200
+    assert requests.get(f"{stack.url}/api/public/cases/{draft}", timeout=10).status_code == 404
+
+
+def test_pages_hold_the_text_without_scripts(stack):
+    r = requests.get(stack.url + "/editions/13", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    html = r.text
+    for title in SEED_TITLES:
+        assert title in html
+    for heading in ("事项名称", "问题困难", "干事情况", "履新感言", "一是积极回应群众诉求。"):
+        assert heading in html
+    assert "<title>我为群众办实事 | 宝安区社区“两委”“履新第一事”实践案例展评⑬</title>" in html
+    assert re.search(r'<meta property="og:title" content="[^"]+⑬">', html)
+    assert re.search(r'<meta property="og:description" content="本期介绍的案例来自沙井街道大王山社区', html)
+    assert re.search(r'<meta property="og:image" content="/api/photos/[0-9a-f]{64}">', html)
+    assert "沙井街道大王山社区于2021年1月24日完成社区“两委”换届选举" in html
+    index = requests.get(stack.url + "/", timeout=10).text
+    assert "往期回顾" in index
+    # 往期回顾 lists editions 1 to 12 as the column does, oldest first
+    past = index[index.index("往期回顾"):]
+    marks = re.findall(r'<a href="/editions/(\d+)">', past)
+    assert marks[:12] == [str(n) for n in range(1, 13)]
+    assert "①新安街道新乐社区和布心社区" in past
+
+
+def test_stored_text_is_never_markup_on_a_page(stack, tokens):
+    hostile = '<script>alert("x")</script> & \'quoted\''
+    cid, _, number = published_case(stack, tokens, title=hostile[:200],
+                                     problem="<img src=x onerror=alert(1)>\n第二段")
+    for path in (f"/cases/{cid}", f"/editions/{number}"):
+        html = requests.get(stack.url + path, timeout=10).text
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39;" in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+# ---- nginx keeps public answers briefly ---------------------------------------------
+def test_a_burst_for_an_expired_answer_makes_about_one_pool_request(stack):
+    path = "/api/public/editions/13"
+    requests.get(stack.url + path, timeout=10)
+    time.sleep(2.5)  # the entry has expired (max-age 2): the burst finds it stale
+    mark = log_mark(stack)
+    body = requests.get(stack.url + path, timeout=10).content  # may refresh it
+    with ThreadPoolExecutor(32) as ex:
+        answers = list(ex.map(lambda _: requests.get(stack.url + path, timeout=10), range(64)))
+    assert all(a.status_code == 200 and len(a.content) == len(body) for a in answers)
+    time.sleep(0.5)  # (a background refresh writes its log line when done)
+    to_pool = [l for l in log_events(stack, "request", since=mark) if l.get("path") == path]
+    assert len(to_pool) <= 2, f"{len(to_pool)} of 65 readers reached the pool"
+    assert {a.headers["X-Cache-Status"] for a in answers} <= {"HIT", "STALE", "UPDATING"}
+
+
+def test_phones_revalidate_with_a_304(stack):
+    for path in ("/api/public/editions/13", "/editions/13", "/"):
+        for _ in range(5):  # (other tests' editions close at their deadlines meanwhile)
+            r = requests.get(stack.url + path, timeout=10)
+            etag = r.headers["ETag"]
+            assert r.headers["Cache-Control"] == "public, max-age=2"
+            again = requests.get(stack.url + path, headers={"If-None-Match": etag}, timeout=10)
+            if again.status_code == 304:
+                break
+            # a 200 only when the content changed in between: then a new ETag
+            assert again.status_code == 200 and again.headers["ETag"] != etag
+        assert again.status_code == 304 and again.content == b""
+
+
+def test_a_publish_shows_within_seconds_and_reads_set_no_cookie(stack, tokens):
+    before = requests.get(stack.url + "/api/public/editions", timeout=10)
+    assert "Set-Cookie" not in before.headers
+    start = time.time()
+    cid, _, number = published_case(stack, tokens, title="刚刚发布的案例")
+
+    def listed():
+        r = requests.get(stack.url + "/api/public/editions", timeout=10)
+        assert "Set-Cookie" not in r.headers
+        return any(e["number"] == number for e in r.json())
+    wait_until(listed, 10, "the new edition in the public list")
+    assert time.time() - start < 6
+    assert requests.get(f"{stack.url}/cases/{cid}", timeout=10).status_code == 200
+
+
+def test_a_head_on_a_page_never_stores_an_empty_body(stack, tokens):
+    cid, _, number = published_case(stack, tokens, title="先HEAD后GET")
+    for path in (f"/editions/{number}", f"/api/public/cases/{cid}"):
+        head = requests.head(stack.url + path, timeout=10)
+        assert head.status_code == 200 and head.content == b""
+        for _ in range(2):
+            got = requests.get(stack.url + path, timeout=10)
+            assert got.status_code == 200
+            assert len(got.content) == int(got.headers.get("Content-Length", len(got.content)))
+            assert len(got.content) > 200
+
+
+# ---- the vote -------------------------------------------------------------------------
+def test_a_voter_cookie_is_kept_while_valid(stack):
+    v = Voter(stack)
+    r = requests.post(stack.url + "/api/public/voter",
+                      headers={"Cookie": f"portal_voter={v.cookie}"}, timeout=10)
+    assert r.status_code == 200 and r.json() == {"issued": False}
+    assert "Set-Cookie" not in r.headers
+    first = requests.post(stack.url + "/api/public/voter", timeout=10)
+    assert first.status_code == 201
+    cookie = first.headers["Set-Cookie"]
+    for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/api/public"):
+        assert attribute in cookie
+
+
+def test_200_voters_each_voting_twice_at_once_count_200(stack, tokens, voters_nginx):
+    cid, _, _ = voting_case(stack, tokens)
+    with ThreadPoolExecutor(32) as ex:
+        voters = list(ex.map(lambda _: Voter(stack), range(200)))
+    start = threading.Barrier(400)
+    choices = ["满意", "基本满意", "不满意"]
+
+    def cast(i):
+        voter = voters[i // 2]
+        start.wait()
+        return voter.vote(cid, choices[(i // 2) % 3] if i % 2 == 0 else choices[(i // 2 + 1) % 3])
+
+    with ThreadPoolExecutor(400) as ex:
+        answers = list(ex.map(cast, range(400)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] * 200 + [201] * 200, [a.text for a in answers if a.status_code > 201]
+    for i in range(0, 400, 2):  # each voter: one 201, one 200 naming the same vote
+        pair = sorted((answers[i], answers[i + 1]), key=lambda a: a.status_code)
+        assert [a.json()["counted"] for a in pair] == [False, True]
+        assert pair[0].json()["choice"] == pair[1].json()["choice"]
+        assert pair[0].json()["receipt"] == pair[1].json()["receipt"]
+    assert stored_votes(stack, cid) == 200
+    counts = public_counts(stack, cid)
+    assert sum(counts.values()) == 200
+    for choice in choices:
+        assert counts[choice] == sql_value(
+            stack, "SELECT count(*) FROM votes WHERE case_id = %s AND choice = %s", (cid, choice))
+    assert sql_value(stack, "SELECT sum(n) FROM vote_counts WHERE case_id = %s", (cid,)) == 200
+
+
+def test_votes_racing_the_deadline_none_stored_after_it(stack, tokens, voters_nginx):
+    cid, edition, _ = published_case(stack, tokens)
+    deadline = sql_value(stack, "SELECT clock_timestamp() + interval '3 seconds'")
+    open_voting(stack, tokens, edition, deadline.isoformat())
+    voters = [Voter(stack) for _ in range(40)]
+    stop = time.time() + 6
+    answers = []
+
+    def keep_voting(voter):
+        while time.time() < stop:
+            answers.append(voter.vote(cid, "满意"))
+            time.sleep(0.05)
+            voter = Voter(stack, voter.client)  # a new voter each time
+    with ThreadPoolExecutor(8) as ex:
+        list(ex.map(keep_voting, voters[:8]))
+    counted = [a for a in answers if a.status_code == 201]
+    late = [a for a in answers if a.status_code == 409]
+    assert counted and late, "the votes did not straddle the deadline"
+    assert {a.status_code for a in answers} <= {201, 409}
+    for a in late:
+        assert_problem(a, 409, "voting-closed")
+    assert stored_votes(stack, cid) == len(counted)
+    after = sql_value(stack, "SELECT count(*) FROM votes v JOIN cases c ON c.id = v.case_id "
+                             "JOIN editions e ON e.id = c.edition_id "
+                             "WHERE v.case_id = %s AND v.at >= e.closes_at", (cid,))
+    assert after == 0
+
+
+def test_bad_votes_get_the_right_4xx_and_count_nothing(stack, tokens, voters_nginx):
+    cid, edition, _ = voting_case(stack, tokens)
+    closed_case, closed_edition, _ = voting_case(stack, tokens)
+    r = api(stack, "POST", f"/api/editions/{closed_edition}/transitions", tokens["reviewer"],
+            json={"action": "close"})
+    assert r.status_code == 200
+    not_open, _, _ = published_case(stack, tokens)
+    draft = new_case(stack, tokens)
+    voter = Voter(stack)
+    forged = "v1." + "0" * 32 + "." + "0" * 64
+    altered = voter.cookie[:-1] + ("0" if voter.cookie[-1] != "0" else "1")
+    before = vote_tables(stack)
+    url = f"{stack.url}/api/public/cases/{cid}/votes"
+    plain = {"X-Real-IP": voter.client}
+    cases = [
+        ("no cookie", requests.post(url, json={"choice": "满意"}, headers=plain, timeout=10),
+         401, "unauthorized"),
+        ("forged cookie", requests.post(url, json={"choice": "满意"}, timeout=10,
+                                        headers=dict(plain, Cookie=f"portal_voter={forged}")),
+         403, "forbidden"),
+        ("altered cookie", requests.post(url, json={"choice": "满意"}, timeout=10,
+                                         headers=dict(plain, Cookie=f"portal_voter={altered}")),
+         403, "forbidden"),
+        ("another site's page", voter.vote(cid, "满意", Origin="https://evil.example"),
+         403, "forbidden"),
+        ("a cross-site fetch", voter.vote(cid, "满意", **{"Sec-Fetch-Site": "cross-site"}),
+         403, "forbidden"),
+        ("a draft's id", voter.vote(draft, "满意"), 404, "not-found"),
+        ("a missing case", voter.vote(draft + 100000, "满意"), 404, "not-found"),
+        ("a closed case", voter.vote(closed_case, "满意"), 409, "voting-closed"),
+        ("a case not yet open", voter.vote(not_open, "满意"), 409, "voting-closed"),
+        ("an unknown choice", voter.vote(cid, "很好"), 422, "validation-failed"),
+        ("no choice", requests.post(url, json={}, timeout=10, headers=dict(
+            plain, Cookie=f"portal_voter={voter.cookie}")), 422, "validation-failed"),
+        ("not JSON", requests.post(url, data="choice=满意".encode(), timeout=10, headers=dict(
+            plain, Cookie=f"portal_voter={voter.cookie}", **{"Content-Type": "application/json"})),
+         400, "malformed-json"),
+    ]
+    for what, resp, status, slug in cases:
+        assert resp.status_code == status, (what, resp.text)
+        assert_problem(resp, status, slug)
+    unknown = cases[9][1].json()
+    assert unknown["choices"] == ["满意", "基本满意", "不满意"]
+    assert vote_tables(stack) == before, "a refused vote changed the votes or their counts"
+    # the same voter still votes, once
+    assert voter.vote(cid, "满意").status_code == 201
+
+
+def test_votes_per_address_are_capped_and_the_rest_count_nothing(stack, tokens, voters_nginx,
+                                                                    pool):
+    pool("--votes-per-address", "3")
+    cid, _, _ = voting_case(stack, tokens)
+    office = new_client()
+    voters = [Voter(stack, office) for _ in range(5)]
+    answers = [v.vote(cid, "满意") for v in voters]
+    assert [a.status_code for a in answers] == [201, 201, 201, 429, 429]
+    assert_problem(answers[3], 429, "too-many-requests")
+    assert stored_votes(stack, cid) == 3 and sum(public_counts(stack, cid).values()) == 3
+    # another network is not held back by this one, and a repeat is still a repeat
+    assert Voter(stack).vote(cid, "满意").status_code == 201
+    assert voters[0].vote(cid, "不满意").status_code == 200
+
+
+def test_nginx_turns_a_vote_flood_away_with_problem_json(stack, tokens, voters_nginx):
+    cid, _, _ = voting_case(stack, tokens)
+    flood = Voter(stack)
+    with ThreadPoolExecutor(32) as ex:
+        answers = list(ex.map(lambda _: flood.vote(cid, "满意"), range(260)))
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, "260 votes at once from one network all reached the pool"
+    body = assert_problem(refused[0], 429, "too-many-requests")
+    assert "votes" in body["detail"]
+    assert stored_votes(stack, cid) == 1  # one voter: one vote, however often it asks
+
+
+# ---- choices ------------------------------------------------------------------------------
+@pytest.mark.parametrize("choices", [["满意"], ["好", "好"], ["好", "x" * 21], ["好", " 坏"],
+                                     ["a", "b", "c", "d", "e", "f", "g"], "满意", [1, 2]])
+def test_bad_choices_are_refused_and_nothing_is_made(stack, tokens, choices):
+    before = sql_value(stack, "SELECT count(*) FROM editions")
+    r = api(stack, "POST", "/api/editions", tokens["reviewer"],
+            json={"number": next(_numbers), "title": "坏选项", "choices": choices})
+    body = assert_problem(r, 422, "validation-failed")
+    assert body["errors"][0]["field"] == "choices"
+    assert sql_value(stack, "SELECT count(*) FROM editions") == before
+
+
+def test_an_editions_own_choices_are_fixed_once_voting_opens(stack, tokens):
+    cid, edition, number = published_case(stack, tokens, choices=["支持", "反对"])
+    assert requests.get(f"{stack.url}/api/public/cases/{cid}", timeout=10).json()["choices"] == \
+        ["支持", "反对"]
+    r = api(stack, "GET", f"/api/editions/{edition}", tokens["reviewer"])
+    r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
+            json={"choices": ["支持", "中立", "反对"]}, headers={"If-Match": r.headers["ETag"]})
+    assert r.status_code == 200 and r.json()["choices"] == ["支持", "中立", "反对"]
+    open_voting(stack, tokens, edition)
+    r = api(stack, "GET", f"/api/editions/{edition}", tokens["reviewer"])
+    r = api(stack, "PATCH", f"/api/editions/{edition}", tokens["reviewer"],
+            json={"choices": ["好", "坏"]}, headers={"If-Match": r.headers["ETag"]})
+    assert_problem(r, 422, "validation-failed")
+    assert sql_value(stack, "SELECT choices FROM editions WHERE id = %s", (edition,)) == \
+        ["支持", "中立", "反对"]
