@@ -29,6 +29,10 @@ void api_answer_failure(request_t *req, PGresult *res)
     else if (strcmp(state, "23514") == 0 && constraint == NULL && primary != NULL)
         /* a rule a trigger of ours raised, in words written for people */
         response_problem(req, PROBLEM_VALIDATION, primary, NULL);
+    else if (strcmp(state, "23001") == 0 && constraint == NULL && primary != NULL)
+        /* a trigger of ours refusing a change that would strand dependent
+         * rows (a community's cases), in words written for people */
+        response_problem(req, PROBLEM_CONFLICT, primary, NULL);
     else if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
              strncmp(state, "22", 2) == 0)
         response_problem(req, PROBLEM_VALIDATION, "a value is not acceptable", NULL);
