@@ -49,13 +49,21 @@ static const struct setting settings[] = {
      "requests slower than this are logged as slow"},
     {"deadline-check", "PORTAL_DEADLINE_CHECK", "20s", KIND_DURATION, FIELD(deadline_check_ms), 100,
      60000, "how often one worker closes the editions whose voting deadline has passed"},
+    {"photo-collect", "PORTAL_PHOTO_COLLECT", "10m", KIND_DURATION, FIELD(photo_collect_ms), 100,
+     86400000, "how often one idle worker deletes photo bytes that nothing refers to"},
+    {"photo-collect-grace", "PORTAL_PHOTO_COLLECT_GRACE", "1h", KIND_DURATION,
+     FIELD(photo_collect_grace_ms), 0, 2592000000UL,
+     "photo bytes are collected only this long after they were last uploaded"},
     {"shutdown-timeout", "PORTAL_SHUTDOWN_TIMEOUT", "15s", KIND_DURATION,
      FIELD(shutdown_timeout_ms), 100, 600000,
      "on SIGTERM, how long in-flight requests may take to finish"},
     {"max-body", "PORTAL_MAX_BODY", "1m", KIND_SIZE, FIELD(max_body), 1024, 64UL << 20,
-     "largest request body accepted (413 past it); suffixes k, m"},
+     "largest request body accepted (413 past it); suffixes k, m, g"},
     {"max-photo", "PORTAL_MAX_PHOTO", "8m", KIND_SIZE, FIELD(max_photo), 1024, 16UL << 20,
      "largest photo accepted (413 past it); nginx allows this much on the photo routes"},
+    {"street-photo-quota", "PORTAL_STREET_PHOTO_QUOTA", "1g", KIND_SIZE, FIELD(street_photo_quota),
+     0, 1UL << 40,
+     "photo bytes a street's cases and their revisions may hold (507 past it); 0: no cap"},
     {"voter-key", "PORTAL_VOTER_KEY", "", KIND_STRING, FIELD(voter_key_file), 0, 0,
      "file of secret bytes (owner-only) the voter cookie's MAC key is made from; every pool "
      "host shares it; required"},
@@ -156,9 +164,9 @@ int config_parse_duration_ms(const char *text, unsigned long min_ms, unsigned lo
 
 int config_parse_size(const char *text, unsigned long min, unsigned long max, unsigned long *out)
 {
-    static const char *const units[] = {"", "k", "m"};
-    static const unsigned long factors[] = {1, 1024, 1024 * 1024};
-    return parse_with_unit(text, units, factors, 3, min, max, out);
+    static const char *const units[] = {"", "k", "m", "g"};
+    static const unsigned long factors[] = {1, 1024, 1024 * 1024, 1024UL * 1024 * 1024};
+    return parse_with_unit(text, units, factors, 4, min, max, out);
 }
 
 static int parse_mode(const char *text, unsigned long *out)
@@ -210,7 +218,8 @@ static const char *kind_expectation(const struct setting *s, char *buf, size_t l
                  s->max);
         break;
     case KIND_SIZE:
-        snprintf(buf, len, "a size like 65536, 64k or 1m, from %lu to %lu bytes", s->min, s->max);
+        snprintf(buf, len, "a size like 65536, 64k, 1m or 1g, from %lu to %lu bytes", s->min,
+                 s->max);
         break;
     case KIND_MODE:
         snprintf(buf, len, "octal permissions like 0660");

@@ -25,9 +25,12 @@ typedef struct {
     unsigned request_timeout_ms;
     unsigned slow_request_ms;
     unsigned deadline_check_ms;
+    unsigned photo_collect_ms;       /* how often unreferenced photo bytes are collected */
+    unsigned photo_collect_grace_ms; /* kept at least this long after their last upload */
     unsigned shutdown_timeout_ms;
     size_t max_body;
     size_t max_photo;
+    size_t street_photo_quota; /* bytes; 0: no cap */
     /* the public vote */
     char *voter_key_file; /* "" when none */
     unsigned votes_per_address;

@@ -43,6 +43,8 @@ static const struct problem_type problems[PROBLEM_COUNT] = {
                                         "The body's media type is not accepted here",
                                         "不接受该请求体类型"},
     [PROBLEM_TOO_MANY_REQUESTS] = {"too-many-requests", 429, "Too many requests", "请求过于频繁"},
+    [PROBLEM_QUOTA_EXCEEDED] = {"quota-exceeded", 507, "The street's photo storage is full",
+                                "本街道的照片存储空间已满"},
     [PROBLEM_INTERNAL] = {"internal-error", 500, "Internal error", "服务器内部错误"},
     [PROBLEM_DATABASE_UNAVAILABLE] = {"database-unavailable", 503, "The database is unavailable",
                                       "数据库暂时不可用"},
@@ -99,6 +101,8 @@ const char *http_reason(int status)
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     default:
         return "Unknown";
     }

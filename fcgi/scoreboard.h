@@ -64,6 +64,8 @@ struct scoreboard {
     /* when the next deadline check is due (monotonic ns); the worker that
      * moves it forward runs the check, so one worker does each */
     uint64_t deadline_check_next_ns;
+    /* the same for the collection of photo bytes nothing refers to */
+    uint64_t photo_collect_next_ns;
     struct scoreboard_slot slots[SCOREBOARD_SLOTS];
 };
 

@@ -28,6 +28,7 @@
 #include "request.h"
 #include "response.h"
 #include "session.h"
+#include "validate.h" /* COUNT */
 
 static volatile sig_atomic_t worker_stop_requested;
 
@@ -57,19 +58,25 @@ static void worker_setup_signals(sigset_t *wait_mask)
     sigemptyset(wait_mask);
 }
 
-/* Closes the editions whose deadline has passed, when a check is due: the
- * workers share one due time in the scoreboard, and the one that advances
- * it runs the check, between requests or while idle. Nothing to install,
- * no extra process; with several pool hosts each checks, and the database
- * function shares the work (SKIP LOCKED). */
-static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
+/* The pool's periodic jobs share one due time each in the scoreboard: the
+ * worker whose compare-and-swap moves it period_ms forward runs the job,
+ * so on one host one worker does each run. Returns whether that is us. */
+static bool worker_claim_due(uint64_t *next_ns, unsigned period_ms)
 {
     uint64_t now = scoreboard_now_ns();
-    uint64_t due = __atomic_load_n(&ctx->board->deadline_check_next_ns, __ATOMIC_ACQUIRE);
-    if (now < due ||
-        !__atomic_compare_exchange_n(&ctx->board->deadline_check_next_ns, &due,
-                                     now + (uint64_t)ctx->config->deadline_check_ms * 1000000u,
-                                     false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    uint64_t due = __atomic_load_n(next_ns, __ATOMIC_ACQUIRE);
+    return now >= due &&
+           __atomic_compare_exchange_n(next_ns, &due, now + (uint64_t)period_ms * 1000000u, false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Closes the editions whose deadline has passed, when a check is due, between
+ * requests or while idle. Nothing to install, no extra process; with several
+ * pool hosts each checks, and the database function shares the work (SKIP
+ * LOCKED). */
+static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
+{
+    if (!worker_claim_due(&ctx->board->deadline_check_next_ns, ctx->config->deadline_check_ms))
         return;
     if (db_begin(ctx->db, arena, "deadline-check") != 0)
         return; /* the database is down; the next check will try again */
@@ -85,6 +92,40 @@ static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
         log_int(&line, "edition_id", db_int(res, i, "edition_id", 0));
         log_int(&line, "number", db_int(res, i, "number", 0));
         log_str(&line, "detail", db_value(res, i, "cases_closed"));
+        log_end(&line);
+    }
+    arena_reset(arena);
+}
+
+/* Deletes photo bytes that no case photo and no revision names, once they
+ * are older than photo-collect-grace since their last upload: every
+ * photo-collect, by an idle worker only (a busy pool postpones it; the
+ * street quota bounds what waits), in batches. With several pool hosts the
+ * database function shares the work (SKIP LOCKED), and an upload of the same
+ * bytes meanwhile keeps them (see migration 0005). */
+static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
+{
+    if (!worker_claim_due(&ctx->board->photo_collect_next_ns, ctx->config->photo_collect_ms))
+        return;
+    const char *grace = arena_printf(arena, "%u", ctx->config->photo_collect_grace_ms);
+    if (grace == NULL || db_begin(ctx->db, arena, "photo-collect") != 0) {
+        arena_reset(arena);
+        return; /* out of memory, or the database is down: the next run will try again */
+    }
+    const char *values[] = {grace};
+    PGresult *res = db_query(ctx->db, arena, SQL_PHOTOS_COLLECT, COUNT(values), values);
+    /* a failed statement is logged by db_query (db_statement_failed) */
+    if (res == NULL || !db_ok(res) || PQntuples(res) != 1 || db_commit(ctx->db, arena) != 0) {
+        db_rollback(ctx->db);
+        arena_reset(arena);
+        return;
+    }
+    long long collected = db_int(res, 0, "collected", 0);
+    if (collected > 0) {
+        logline_t line;
+        log_begin(&line, "info", "photos_collected");
+        log_int(&line, "count", collected);
+        log_int(&line, "bytes", db_int(res, 0, "bytes", 0));
         log_end(&line);
     }
     arena_reset(arena);
@@ -239,6 +280,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
             if (getppid() != master)
                 break;
             worker_check_deadlines(&ctx, arena);
+            worker_collect_photos(&ctx, arena);
             continue;
         }
         if (FCGX_Accept_r(&fcgi) < 0) {

@@ -4,7 +4,9 @@
  * a year's cache lifetime: a changed picture is a new URL. The bytes are
  * checked for what they are (image.c) before any of this runs. Adding,
  * captioning, moving and removing a photo change the case, so they need
- * If-Match like any other save, and only in a draft.
+ * If-Match like any other save, and only in a draft. Each street's photos
+ * are capped (street-photo-quota): the bytes of the distinct pictures its
+ * cases and their revisions hold, checked before anything is stored.
  */
 #include <sodium.h>
 #include <string.h>
@@ -36,6 +38,41 @@ static const char *touch_case(request_t *req, const char *id, const char *expect
         return NULL;
     }
     return arena_strdup(req->arena, db_value(res, 0, "street_id"));
+}
+
+/* Refuses (507 quota-exceeded, and -1) an upload that would take the
+ * caller's street past street-photo-quota; bytes it already holds cost
+ * nothing. The check holds the street's upload lock until the request's
+ * transaction ends, so two uploads cannot both take the last room. */
+static int check_quota(request_t *req, const char *sha)
+{
+    size_t quota = req->worker->config->street_photo_quota;
+    if (quota == 0)
+        return 0; /* no cap */
+    const char *values[] = {sha, arena_printf(req->arena, "%zu", req->raw_len),
+                            arena_printf(req->arena, "%zu", quota)};
+    if (values[1] == NULL || values[2] == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return -1;
+    }
+    PGresult *res = api_query(req, SQL_CASES_PHOTO_QUOTA, values);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return -1;
+    }
+    if (db_bool(res, 0, "fits"))
+        return 0;
+    long long used = db_int(res, 0, "used", 0);
+    const char *detail = arena_printf(req->arena,
+                                      "the street's cases and their revisions hold %lld bytes of "
+                                      "photos; this one (%zu bytes) would pass its quota of %zu",
+                                      used, req->raw_len, quota);
+    response_problem(req, PROBLEM_QUOTA_EXCEEDED, detail,
+                     json_pack("{s:I,s:I,s:I}", "used_bytes", (json_int_t)used, "photo_bytes",
+                               (json_int_t)req->raw_len, "quota_bytes", (json_int_t)quota));
+    return -1;
 }
 
 void photos_upload(request_t *req)
@@ -71,6 +108,8 @@ void photos_upload(request_t *req)
     crypto_hash_sha256(digest, req->raw, req->raw_len);
     char sha[crypto_hash_sha256_BYTES * 2 + 1];
     sodium_bin2hex(sha, sizeof(sha), digest, sizeof(digest));
+    if (check_quota(req, sha) != 0)
+        return;
     const char *store[] = {
         sha, req->image.media_type, arena_printf(req->arena, "%u", req->image.width),
         arena_printf(req->arena, "%u", req->image.height), (const char *)req->raw};

@@ -242,3 +242,157 @@ def test_a_case_created_while_its_community_moves_is_never_orphaned(stack, token
     t.join(10)
     assert isinstance(outcome[0], psycopg2.Error), outcome
     assert orphaned_cases(stack) == 0
+
+
+# ---- 6. photo bytes: collected when nothing names them, capped per street ----
+
+def test_an_upload_of_bytes_being_collected_stores_them_again(stack, tokens):
+    """The collector and an upload of the same bytes, both ways round, as
+    the application role runs them: the bytes end up stored either way."""
+    street, _, editor_id = fresh_street(stack, tokens)
+    data = png_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+
+    def store():
+        conn, cur = sql_as_app(stack, "editor", street, editor_id)
+        try:
+            cur.execute("SELECT photo_blob_store(%s, 'image/png', 8, 3, %s) AS created",
+                        (sha, psycopg2.Binary(data)))
+            created = cur.fetchone()[0]
+            conn.commit()
+            return created
+        finally:
+            conn.close()
+
+    # the collector first: the upload waits for it, then stores the bytes anew
+    insert_bare_blob(stack, data)
+    conn, cur = sql_as_app(stack, "public")
+    cur.execute("SELECT collected FROM photo_blobs_collect(0, 1000)")
+    assert cur.fetchone()[0] >= 1
+    t, outcome = in_thread(store)
+    t.join(1.0)
+    assert t.is_alive(), f"the upload did not wait for the collector: {outcome}"
+    conn.commit()
+    conn.close()
+    t.join(10)
+    assert outcome == [True] and blob_exists(stack, sha)
+
+    # the upload first: the collector leaves the row it holds alone
+    before = stored_at(stack, sha)
+    up_conn, up_cur = sql_as_app(stack, "editor", street, editor_id)
+    up_cur.execute("SELECT photo_blob_store(%s, 'image/png', 8, 3, %s) AS created",
+                   (sha, psycopg2.Binary(data)))
+    assert up_cur.fetchone()[0] is False  # already there: touched, and locked
+    conn, cur = sql_as_app(stack, "public")
+    cur.execute("SELECT collected FROM photo_blobs_collect(0, 1000)")
+    conn.commit()
+    conn.close()
+    up_conn.commit()
+    up_conn.close()
+    assert blob_exists(stack, sha)
+    # and stored again, its grace starts again
+    assert stored_at(stack, sha) > before
+    conn, cur = sql_as_app(stack, "public")
+    cur.execute("SELECT collected FROM photo_blobs_collect(3600000, 1000)")
+    conn.commit()
+    conn.close()
+    assert blob_exists(stack, sha)
+
+
+def test_quota_and_collection_settings_are_validated(stack):
+    portald = os.path.join(os.environ.get("PORTAL_BUILD", "build/default"), "portald")
+    for args in (["--street-photo-quota", "2t"], ["--photo-collect", "0ms"],
+                 ["--photo-collect-grace", "soon"]):
+        r = subprocess.run([portald, "--check-config", *args],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode != 0 and args[0][2:] in r.stderr, (args, r.stderr)
+    r = subprocess.run([portald, "--check-config", "--street-photo-quota", "2g",
+                        "--photo-collect", "5m", "--photo-collect-grace", "0s"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert "street-photo-quota = 2147483648" in r.stdout
+    assert "photo-collect = 300000ms" in r.stdout and "photo-collect-grace = 0ms" in r.stdout
+
+
+def test_bytes_nothing_names_are_collected_after_the_grace_and_logged(stack, pool):
+    pool("--photo-collect", "200ms", "--photo-collect-grace", "3s")
+    data = png_bytes(width=20)
+    stored = time.time()
+    sha = insert_bare_blob(stack, data)
+    time.sleep(1.0)
+    assert blob_exists(stack, sha), "collected within its grace"
+    assert wait_for(lambda: not blob_exists(stack, sha), 10), "never collected"
+    assert time.time() - stored >= 3.0
+    runs = log_events(stack, "photos_collected")
+    assert any(e["count"] >= 1 and e["bytes"] >= len(data) for e in runs), runs
+
+
+def test_bytes_a_case_photo_or_a_revision_names_are_kept(stack, tokens, pool):
+    street, editor, _ = fresh_street(stack, tokens)
+    community = fresh_community(stack, tokens, street)
+    # named only by a revision: uploaded, then removed from the draft
+    case, etag = new_case(stack, editor, community)
+    in_history = png_bytes()
+    r = upload(stack, editor, case, etag, in_history)
+    assert r.status_code == 201, r.text
+    remove_photo(stack, editor, case, r.headers["ETag"], r.json()["photos"][0]["id"])
+    # named by a photo of another case, though removed from this one
+    other, other_etag = new_case(stack, editor, community)
+    shared = png_bytes()
+    r = upload(stack, editor, case, api(stack, "GET", f"/api/cases/{case}", editor)
+               .headers["ETag"], shared)
+    assert r.status_code == 201, r.text
+    remove_photo(stack, editor, case, r.headers["ETag"], r.json()["photos"][0]["id"])
+    assert upload(stack, editor, other, other_etag, shared).status_code == 201
+    # named only by a case photo (no revision): put there by hand
+    by_photo_only = insert_bare_blob(stack, png_bytes())
+    cur = superuser(stack).cursor()
+    cur.execute("INSERT INTO case_photos (case_id, street_id, sha256, position) "
+                "VALUES (%s, %s, %s, 50)", (other, street, by_photo_only))
+    # named by nothing: the sign that collection has run since
+    canary = insert_bare_blob(stack, png_bytes())
+
+    pool("--photo-collect", "200ms", "--photo-collect-grace", "0ms")
+    assert wait_for(lambda: not blob_exists(stack, canary), 10), "collection never ran"
+    time.sleep(0.5)
+    for sha in (hashlib.sha256(in_history).hexdigest(), hashlib.sha256(shared).hexdigest(),
+                by_photo_only):
+        assert blob_exists(stack, sha), sha
+    cur.execute("DELETE FROM case_photos WHERE sha256 = %s", (by_photo_only,))
+    assert wait_for(lambda: not blob_exists(stack, by_photo_only), 10)
+
+
+def test_a_street_past_its_photo_quota_is_refused_and_nothing_is_stored(stack, tokens, pool):
+    street, editor, _ = fresh_street(stack, tokens)
+    other_street, other_editor, _ = fresh_street(stack, tokens)
+    community = fresh_community(stack, tokens, street)
+    first, second, third = png_bytes(width=40), png_bytes(width=40), png_bytes(width=40)
+    quota = len(first) + len(second) + len(third) // 2
+    pool("--street-photo-quota", str(quota))
+
+    case, etag = new_case(stack, editor, community)
+    r = upload(stack, editor, case, etag, first)
+    assert r.status_code == 201, r.text
+    r = upload(stack, editor, case, r.headers["ETag"], second)
+    assert r.status_code == 201, r.text
+    etag, second_id = r.headers["ETag"], r.json()["photos"][1]["id"]
+
+    snap = db_snapshot(stack)
+    r = upload(stack, editor, case, etag, third)
+    body = assert_problem(r, 507, "quota-exceeded")
+    assert body["used_bytes"] == len(first) + len(second)
+    assert body["photo_bytes"] == len(third) and body["quota_bytes"] == quota
+    assert body["title_zh"] == "本街道的照片存储空间已满"
+    assert db_snapshot(stack) == snap
+    assert not blob_exists(stack, hashlib.sha256(third).hexdigest())
+
+    # bytes the street already holds cost nothing
+    other_case, other_etag = new_case(stack, editor, community)
+    assert upload(stack, editor, other_case, other_etag, first).status_code == 201
+    # a photo removed from a draft stays in its history, and still counts
+    etag = remove_photo(stack, editor, case, etag, second_id)
+    assert_problem(upload(stack, editor, case, etag, third), 507, "quota-exceeded")
+    # the quota is each street's own
+    other_community = fresh_community(stack, tokens, other_street)
+    other_case, other_etag = new_case(stack, other_editor, other_community)
+    assert upload(stack, other_editor, other_case, other_etag, third).status_code == 201

@@ -34,6 +34,8 @@ static void durations_sizes_and_integers_parse_with_range_checks(void **state)
     assert_int_equal(config_parse_size("64k", 1024, 1 << 26, &v), 0);
     assert_int_equal(v, 65536);
     assert_int_equal(config_parse_size("1g", 1024, 1 << 26, &v), -1);
+    assert_int_equal(config_parse_size("2g", 0, 1UL << 40, &v), 0);
+    assert_int_equal(v, 2147483648UL);
     assert_int_equal(config_parse_uint("8", 1, 128, &v), 0);
     assert_int_equal(config_parse_uint("0", 1, 128, &v), -1);
     assert_int_equal(config_parse_uint("8x", 1, 128, &v), -1);
