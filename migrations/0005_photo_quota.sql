@@ -8,10 +8,10 @@
 --    moves. Refusing keeps every invariant as it is; carrying the cases
 --    along would have to rewrite revisions' and photos' streets and the
 --    editors' view of history, for a move that should be rare.
---    The refusal and a case's creation serialize on the community (an
---    advisory lock per community, held to commit by both), so a case
---    created while its community moves cannot slip in between: whichever
---    commits second sees the first.
+--    The refusal and a case's creation serialize on the community (its row
+--    lock, then an advisory lock per community, held to commit by both), so
+--    a case created while its community moves cannot slip in between:
+--    whichever commits second sees the first.
 -- 2. Photo bytes nothing refers to are collected: a blob is kept while any
 --    case_photos row or any revision's content names it (revisions are the
 --    history, append-only, so a photo that was ever saved in a case stays
@@ -53,17 +53,25 @@ REVOKE ALL ON FUNCTION communities_keep_cases() FROM PUBLIC;
 CREATE TRIGGER communities_keep_cases BEFORE UPDATE OF street_id ON communities
     FOR EACH ROW EXECUTE FUNCTION communities_keep_cases();
 
--- Named to run before cases_set_street (triggers run in name order), which
--- then reads the community's street after the lock: a move that committed
--- meanwhile is seen, and the case is refused instead of orphaned.
-CREATE FUNCTION cases_lock_community() RETURNS trigger
+-- After the insert's foreign key check (which takes the community's row
+-- lock in share mode: triggers run in name order, and the key check's
+-- name, RI_ConstraintTrigger_..., sorts first), so both sides take the row
+-- lock, then the advisory one, in that order, and never deadlock. Then it
+-- reads the community's street again: a move that committed meanwhile is
+-- seen (the community is gone from the editor's street), and the case is
+-- refused instead of orphaned.
+CREATE FUNCTION cases_community_stays() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM community_cases_lock(NEW.community_id);
-    RETURN NEW;
+    IF (SELECT m.street_id FROM communities m WHERE m.id = NEW.community_id)
+           IS DISTINCT FROM NEW.street_id THEN
+        RAISE EXCEPTION 'no such community' USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
 END $$;
-CREATE TRIGGER cases_lock_community BEFORE INSERT ON cases
-    FOR EACH ROW EXECUTE FUNCTION cases_lock_community();
+CREATE TRIGGER cases_community_stays AFTER INSERT ON cases
+    FOR EACH ROW EXECUTE FUNCTION cases_community_stays();
 
 -- ---- 2. collecting bytes nothing refers to ---------------------------------
 
