@@ -6,8 +6,9 @@
 --    readable by neither street. The move is refused (restrict_violation,
 --    which portald answers 409 conflict); a community without cases still
 --    moves. Refusing keeps every invariant as it is; carrying the cases
---    along would have to rewrite revisions' and photos' streets and the
---    editors' view of history, for a move that should be rare.
+--    along would have to change the street of the cases (past the guard
+--    that keeps a case with its street) and of their photos, and hand one
+--    street's history to another, for a move that should be rare.
 --    The refusal and a case's creation serialize on the community (its row
 --    lock, then an advisory lock per community, held to commit by both), so
 --    a case created while its community moves cannot slip in between:
