@@ -4,13 +4,17 @@ cases readable by neither street), photo bytes nothing refers to any more
 are collected by the idle workers after a grace, and each street's photos
 are capped by a quota.
 
-Each test works in streets, communities and editors of its own, made
-through the admin API, so what other tests store never counts here."""
+The module runs on a stack of its own, and each test in streets,
+communities and editors of its own made through the admin API: what they
+add (streets, photo bytes) would change what other modules count, and what
+other tests store never counts here."""
 import hashlib
 import itertools
 import os
+import shutil
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import zlib
@@ -18,9 +22,30 @@ import zlib
 import psycopg2
 import pytest
 
-from conftest import api, assert_problem, db_snapshot, log_events, make_user, superuser, token_for
+import stack as stackmod
+from conftest import (DEFAULT_POOL_ARGS, Tokens, api, assert_problem, db_snapshot, log_events,
+                      make_user, sanitizer_reports, superuser, token_for)
 
 _serial = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """This module's own stack (conftest's pool fixture restarts it too)."""
+    base = tempfile.mkdtemp(prefix="portal-test-", dir="/tmp")
+    s = stackmod.Stack(base, http_port=stackmod.free_port(), workers=4, durable=False,
+                       portald_args=DEFAULT_POOL_ARGS, login_limit=("1000r/s", 1000, 1))
+    s.start(demo=True)
+    yield s
+    s.stop()
+    problems = sanitizer_reports(s.pool_log)
+    shutil.rmtree(base, ignore_errors=True)
+    assert not problems, "sanitizer reports in portald.log:\n" + "\n".join(problems[:20])
+
+
+@pytest.fixture(scope="module")
+def tokens(stack):
+    return Tokens(stack)
 
 
 def fresh_street(stack, tokens):
