@@ -96,7 +96,8 @@ static void page_begin(strbuf_t *b, const char *title, const char *description, 
         html_text(b, image);
         strbuf_puts(b, "\">\n");
     }
-    strbuf_puts(b, "<link rel=\"stylesheet\" href=\"/static/portal.css\">\n"
+    strbuf_puts(b, "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
+                   "<link rel=\"stylesheet\" href=\"/static/portal.css\">\n"
                    "<script src=\"/static/portal.js\" defer></script>\n</head>\n<body>\n"
                    "<a class=\"skip\" href=\"#main\">跳到正文</a>\n"
                    "<header class=\"masthead\"><p class=\"kicker\">" COLUMN_KICKER "</p>"
