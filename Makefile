@@ -112,7 +112,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(SERVICE_OBJS) | $(GEN)
 unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-integration-test: all
+# node_modules: the browser test's playwright-core and axe-core (see lint below)
+integration-test: all node_modules/.package-lock.json
 	PORTAL_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: unit-test integration-test
@@ -163,7 +164,8 @@ clean:
 
 # ---- lint: openapi.json against Redocly CLI's recommended ruleset ---------
 # The linter is pinned in package.json and package-lock.json; `npm ci` installs
-# exactly that into node_modules/ (again whenever the lock file changes).
+# exactly that into node_modules/ (again whenever the lock file changes), with
+# the browser test's playwright-core and axe-core (make integration-test).
 # redocly.yaml extends recommended-strict: the recommended rules with their
 # warnings raised to errors, so a warning fails too. Redocly sends no usage
 # data and asks the registry for no newer version.
