@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "html.h"
 #include "response.h"
+#include "static_version.h"
 #include "strbuf.h"
 
 #define COLUMN_KICKER "我为群众办实事"
@@ -96,9 +97,13 @@ static void page_begin(strbuf_t *b, const char *title, const char *description, 
         html_text(b, image);
         strbuf_puts(b, "\">\n");
     }
-    strbuf_puts(b, "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
-                   "<link rel=\"stylesheet\" href=\"/static/portal.css\">\n"
-                   "<script src=\"/static/portal.js\" defer></script>\n</head>\n<body>\n"
+    /* the assets are cached for a year: their URLs carry the build's version of them */
+    strbuf_puts(b, "<link rel=\"icon\" href=\"/static/favicon.svg?v=" PORTAL_STATIC_VERSION
+                   "\" type=\"image/svg+xml\">\n"
+                   "<link rel=\"stylesheet\" href=\"/static/portal.css?v=" PORTAL_STATIC_VERSION
+                   "\">\n"
+                   "<script src=\"/static/portal.js?v=" PORTAL_STATIC_VERSION
+                   "\" defer></script>\n</head>\n<body>\n"
                    "<a class=\"skip\" href=\"#main\">跳到正文</a>\n"
                    "<header class=\"masthead\"><p class=\"kicker\">" COLUMN_KICKER "</p>"
                    "<p class=\"column\"><a href=\"/\">" COLUMN_NAME "</a></p></header>\n"

@@ -249,6 +249,9 @@ async function withoutScripts(browser) {
   const desc = meta("property", "og:description");
   check(desc && desc.includes(CASE_TITLES[0]), `og:description ${desc}`);
   check(meta("name", "description") === desc, "description as og:description");
+  check(/href="\/static\/portal\.css\?v=[0-9a-f]{12}"/.test(html) &&
+        /src="\/static\/portal\.js\?v=[0-9a-f]{12}"/.test(html),
+        "the style sheet and script are named with their version (cached for a year)");
   const image = meta("property", "og:image");
   check(image && image.startsWith("/api/photos/"), `og:image ${image}`);
   if (image) {
