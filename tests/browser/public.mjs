@@ -8,7 +8,8 @@
 //   1. the reader's path: / → a past edition (往期回顾) and back → edition 13:
 //      both cases' text and photos, a vote on case 1 (its count goes up by one),
 //      a reload that keeps the vote; then the same edition without JavaScript
-//      (the text and the <title>/Open Graph tags are in the page as sent);
+//      (the text and the <title>/Open Graph tags are in the page as sent),
+//      and nothing wider than a 320 px screen;
 //   2. axe-core (pinned) on /, /editions/13, /cases/1 and a past edition:
 //      every violation is printed, a serious or critical one fails;
 //   3. /editions/13 loaded on a throttled phone (slow 4G, CPU 4x slower):
@@ -271,6 +272,24 @@ async function withoutScripts(browser) {
   await context.close();
 }
 
+// README: usable from 320 px; nothing may be wider than the smallest phone
+async function narrowest(browser) {
+  log("== 1c. the narrowest phone (320 px)");
+  const context = await browser.newContext({ ...PHONE, viewport: { width: 320, height: 640 }, baseURL: base });
+  const page = await context.newPage();
+  for (const p of ["/", "/editions/13", "/cases/1"]) {
+    await page.goto(p);
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")),
+    );
+    check((await overflow(page)) <= 0 && wide.length === 0,
+          `${p} fits 320 px${wide.length ? ": too wide: " + wide.slice(0, 5).join(", ") : ""}`);
+  }
+  await context.close();
+}
+
 const DESKTOP = { viewport: { width: 1280, height: 800 }, locale: "zh-CN" };
 
 async function audit(browser, pastHref) {
@@ -401,6 +420,7 @@ try {
   log(`screenshots in ${path.resolve(outDir)}`);
   const pastHref = await readerPath(browser);
   await withoutScripts(browser);
+  await narrowest(browser);
   await audit(browser, pastHref || "/editions/12");
   await throttledLoad(browser);
   code = failures.length ? 1 : 0;
