@@ -206,6 +206,10 @@ async function readerPath(browser) {
   check(pressed === choice, `after a reload the vote is kept (pressed: ${pressed})`);
   const kept = await page.locator('.ballot[data-case="1"] .vote-status').innerText();
   check(kept.includes("您已投票"), `after a reload: 「${kept}」`);
+  // the page may come from nginx's brief cache, older than the vote: the count
+  // shown must not go back (portal.js keeps the counts the vote answered with)
+  const after = Number(await page.locator(`.ballot[data-case="1"] .count[data-choice="${choice}"]`).textContent());
+  check(after >= before + 1, `after a reload the vote is still counted (${choice}: ${after})`);
   const others = await page.locator('.ballot[data-case="2"] button.choice:not([disabled])').count();
   check(others > 0, "case 2 still takes a vote");
   await page.locator('.ballot[data-case="1"]').scrollIntoViewIfNeeded();

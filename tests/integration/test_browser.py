@@ -38,5 +38,6 @@ def test_public_pages_in_a_phone_browser(stack):
                     f"{(e.stdout or b'').decode(errors='replace')}\n"
                     f"{(e.stderr or b'').decode(errors='replace')}")
     print(run.stdout)
-    assert run.returncode == 0, (f"node {os.path.relpath(SCRIPT, ROOT)} exited "
-                                 f"{run.returncode}:\n{run.stdout}\n{run.stderr}")
+    if run.returncode != 0:
+        pytest.fail(f"node {os.path.relpath(SCRIPT, ROOT)} exited {run.returncode}:\n"
+                    f"{run.stdout}\n{run.stderr}", pytrace=False)

@@ -1,7 +1,8 @@
 /* The public pages work without this script: it only adds the vote and
  * live counts. It talks to /api/public with the voter cookie (HttpOnly: no
- * script can read it) and keeps each vote's choice and receipt on this
- * device, so a reader sees their vote again after a reload. */
+ * script can read it) and keeps each vote's choice, receipt and the counts it
+ * answered with on this device, so a reader sees their vote again, counted,
+ * after a reload. */
 (function () {
   "use strict";
   var POLL_MS = 10000;
@@ -32,17 +33,20 @@
     } catch (e) { /* private mode: the vote still counted */ }
   }
 
+  /* Counts only grow, so a smaller number is an older answer (the page or a
+   * poll from nginx's brief cache, taken before this reader's vote): it never
+   * replaces a larger one already shown. */
   function showCounts(ballot, votes) {
+    var counts = ballot.querySelectorAll(".count");
     var total = 0;
-    Object.keys(votes).forEach(function (k) { total += votes[k]; });
-    ballot.querySelectorAll(".count").forEach(function (el) {
+    counts.forEach(function (el) {
       var n = votes[el.getAttribute("data-choice")];
-      if (typeof n === "number") el.textContent = String(n);
+      if (typeof n === "number" && n > (Number(el.textContent) || 0)) el.textContent = String(n);
+      total += Number(el.textContent) || 0;
     });
     ballot.querySelectorAll("meter").forEach(function (m, i) {
-      var el = ballot.querySelectorAll(".count")[i];
       m.max = Math.max(total, 1);
-      m.value = Number(el.textContent) || 0;
+      m.value = Number(counts[i].textContent) || 0;
     });
     var t = ballot.querySelector(".total-count");
     if (t) t.textContent = String(total);
@@ -88,7 +92,7 @@
       })
       .then(function (res) {
         if (res.status === 200 || res.status === 201) {
-          var mine = { choice: res.body.choice, receipt: res.body.receipt };
+          var mine = { choice: res.body.choice, receipt: res.body.receipt, votes: res.body.votes };
           remember(caseId, mine);
           showCounts(ballot, res.body.votes);
           showMine(ballot, mine);
@@ -122,6 +126,9 @@
   function setUp(ballot) {
     var caseId = ballot.getAttribute("data-case");
     var mine = remembered(caseId);
+    /* the counts this reader's vote answered with: a page from the cache may
+     * be older than the vote, and the reader must not see it uncounted */
+    if (mine && mine.votes && typeof mine.votes === "object") showCounts(ballot, mine.votes);
     if (ballot.getAttribute("data-voting") !== "1") {
       if (mine) showMine(ballot, mine);
       return;
