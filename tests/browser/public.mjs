@@ -7,7 +7,8 @@
 // Three parts, each step's screenshot saved in OUTPUT_DIR:
 //   1. the reader's path: / → a past edition (往期回顾) and back → edition 13:
 //      both cases' text and photos, a vote on case 1 (its count goes up by one),
-//      a reload that keeps the vote; then the same edition without JavaScript
+//      a reload that keeps the vote, what a refused vote says (answers made by
+//      the test); then the same edition without JavaScript
 //      (the text and the <title>/Open Graph tags are in the page as sent),
 //      and nothing wider than a 320 px screen;
 //   2. axe-core (pinned) on /, /editions/13, /cases/1 and a past edition:
@@ -234,8 +235,50 @@ async function readerPath(browser) {
   return pastHref;
 }
 
+// What a reader sees when the vote is refused: the answers come from the test
+// (page.route), so nothing of the shared stack changes.
+async function refusals(browser) {
+  log("== 1b. refused votes");
+  const context = await browser.newContext({ ...PHONE, baseURL: base });
+  const page = await context.newPage();
+  const problem = (status, slug, title, titleZh) => ({
+    status,
+    contentType: "application/problem+json",
+    body: JSON.stringify({ type: `/problems/${slug}`, title, title_zh: titleZh, status,
+                           detail: "an English detail no reader should see" }),
+  });
+  const answers = [
+    problem(429, "too-many-requests", "Too many requests", "请求过于频繁"),
+    problem(409, "voting-closed", "This case is not open for votes", "该案例不在投票期内"),
+  ];
+  await page.route("**/api/public/cases/2/votes", (route) => route.fulfill(answers.shift()));
+  await page.goto("/editions/13");
+  const ballot = page.locator('.ballot[data-case="2"]');
+  const status = ballot.locator(".vote-status");
+  const first = ballot.locator("button.choice").first();
+  await page.waitForFunction(
+    () => !document.querySelector('.ballot[data-case="2"] button.choice').disabled, null, { timeout: 5000 });
+  await first.tap();
+  await page.waitForFunction(
+    () => /请求过于频繁/.test(document.querySelector('.ballot[data-case="2"] .vote-status').textContent),
+    null, { timeout: 5000 }).catch(() => {});
+  let said = await status.innerText();
+  check(said.includes("请求过于频繁") && !said.includes("English"), `a 429 says 「${said}」`);
+  check(!(await first.isDisabled()), "after a 429 the reader may try again");
+  await first.tap();
+  await page.waitForFunction(
+    () => /截止/.test(document.querySelector('.ballot[data-case="2"] .vote-status').textContent),
+    null, { timeout: 5000 }).catch(() => {});
+  said = await status.innerText();
+  check(said.includes("投票已截止"), `a 409 (closed) says 「${said}」`);
+  check(await first.isDisabled(), "after a 409 the buttons stay off");
+  await ballot.scrollIntoViewIfNeeded();
+  await ballot.screenshot({ path: path.join(outDir, `${String(++shot).padStart(2, "0")}-vote-closed.png`) });
+  await context.close();
+}
+
 async function withoutScripts(browser) {
-  log("== 1b. the same edition without JavaScript");
+  log("== 1c. the same edition without JavaScript");
   const context = await browser.newContext({ ...PHONE, baseURL: base, javaScriptEnabled: false });
   const page = await context.newPage();
   const r = await page.goto("/editions/13");
@@ -278,7 +321,7 @@ async function withoutScripts(browser) {
 
 // README: usable from 320 px; nothing may be wider than the smallest phone
 async function narrowest(browser) {
-  log("== 1c. the narrowest phone (320 px)");
+  log("== 1d. the narrowest phone (320 px)");
   const context = await browser.newContext({ ...PHONE, viewport: { width: 320, height: 640 }, baseURL: base });
   const page = await context.newPage();
   for (const p of ["/", "/editions/13", "/cases/1"]) {
@@ -423,6 +466,7 @@ try {
   log(`chromium ${browser.version()} at ${CHROMIUM}, ${base}`);
   log(`screenshots in ${path.resolve(outDir)}`);
   const pastHref = await readerPath(browser);
+  await refusals(browser);
   await withoutScripts(browser);
   await narrowest(browser);
   await audit(browser, pastHref || "/editions/12");

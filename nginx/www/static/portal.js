@@ -98,8 +98,17 @@
           showMine(ballot, mine);
           return;
         }
+        if (res.status === 409) {
+          /* closed (by hand or at the deadline): the buttons stay off */
+          ballot.setAttribute("data-voting", "0");
+          say(ballot, "投票已截止。");
+          return;
+        }
+        /* a refused voter cookie: the next try asks for a new one */
+        if (res.status === 401 || res.status === 403) voterReady = null;
         buttons.forEach(function (b) { b.disabled = false; });
-        say(ballot, (res.body && (res.body.detail || res.body.title_zh)) || "投票没有成功,请稍后再试。");
+        /* readers get the problem's Chinese title, never its English detail */
+        say(ballot, ((res.body && res.body.title_zh) || "投票没有成功") + ",请稍后再试。");
       })
       .catch(function () {
         buttons.forEach(function (b) { b.disabled = false; });
