@@ -47,7 +47,38 @@ static const struct field_rule transition_rules[] = {
     {"action", FIELD_LINE, FIELD_REQUIRED, 1, 32, NULL},
     {"note", FIELD_TEXT, FIELD_NULLABLE, 0, 2000, NULL},
     {"edition_id", FIELD_INT, FIELD_NULLABLE, 1, INT64_MAX, NULL},
+    {"content", FIELD_ANY, 0, 0, 0, NULL}, /* the corrected text, for "correct" */
 };
+
+static int validate_case_parts(request_t *req, const json_t *body);
+
+/* A correction's content: the fields of a case's text it changes. Answers
+ * 422 and returns -1 when it is not acceptable. */
+static int validate_content(request_t *req, const json_t *content)
+{
+    json_t *errors = NULL;
+    if (!json_is_object(content) || json_object_size(content) == 0) {
+        validate_add(&errors, "content", "must be an object with the corrected fields");
+    } else {
+        json_t *found = validate_object(content, case_update_rules, COUNT(case_update_rules), true);
+        size_t i;
+        json_t *e;
+        json_array_foreach(found, i, e)
+        {
+            const char *field = json_string_value(json_object_get(e, "field"));
+            char name[96];
+            snprintf(name, sizeof(name), "content.%s", field ? field : "");
+            validate_add(&errors, name, json_string_value(json_object_get(e, "message")));
+        }
+        json_decref(found);
+    }
+    if (errors != NULL) {
+        response_problem(req, PROBLEM_VALIDATION, "some fields are not acceptable",
+                         json_pack("{s:o}", "errors", errors));
+        return -1;
+    }
+    return validate_case_parts(req, content);
+}
 
 /* Checks value against rules as the object at prefix ("actions[2]"),
  * adding "prefix.field" errors to *errors. */
@@ -68,12 +99,13 @@ static void validate_nested(json_t **errors, const char *prefix, const json_t *v
     json_decref(found);
 }
 
-/* The parts of a case body the flat rules cannot check: the actions list
- * and the testimonial object. Answers 422 and returns -1 on errors. */
-static int validate_case_parts(request_t *req)
+/* The parts of a case's text the flat rules cannot check in body (the
+ * request's, or a correction's content): the actions list and the
+ * testimonial object. Answers 422 and returns -1 on errors. */
+static int validate_case_parts(request_t *req, const json_t *body)
 {
     json_t *errors = NULL;
-    json_t *actions = json_object_get(req->body, "actions");
+    json_t *actions = json_object_get(body, "actions");
     if (actions != NULL && !json_is_array(actions)) {
         validate_add(&errors, "actions", "must be a list of {headline, body}");
     } else if (actions != NULL && json_array_size(actions) > ACTIONS_MAX) {
@@ -88,7 +120,7 @@ static int validate_case_parts(request_t *req)
             validate_nested(&errors, prefix, a, action_rules, COUNT(action_rules));
         }
     }
-    json_t *testimonial = json_object_get(req->body, "testimonial");
+    json_t *testimonial = json_object_get(body, "testimonial");
     if (testimonial != NULL)
         validate_nested(&errors, "testimonial", testimonial, testimonial_rules,
                         COUNT(testimonial_rules));
@@ -135,7 +167,7 @@ void cases_explain_refusal(request_t *req, const char *id, const char *expected)
 void cases_create(request_t *req)
 {
     if (api_validate(req, case_rules, COUNT(case_rules), false) != 0 ||
-        validate_case_parts(req) != 0)
+        validate_case_parts(req, req->body) != 0)
         return;
     const char *values[] = {api_body_text(req),
                             arena_printf(req->arena, "%lld", (long long)req->user.user_id)};
@@ -190,7 +222,7 @@ void cases_update(request_t *req)
     int bad = 0;
     const char *expected = api_if_match(req, true, &bad);
     if (bad || api_validate(req, case_update_rules, COUNT(case_update_rules), true) != 0 ||
-        validate_case_parts(req) != 0)
+        validate_case_parts(req, req->body) != 0)
         return;
     const char *id = api_param_text(req, "id");
     const char *values[] = {id, api_body_text(req), expected};
@@ -210,8 +242,12 @@ void cases_transition(request_t *req)
     const char *expected = api_if_match(req, false, &bad);
     if (bad || api_validate(req, transition_rules, COUNT(transition_rules), false) != 0)
         return;
+    json_t *content = json_object_get(req->body, "content");
+    if (content != NULL && validate_content(req, content) != 0)
+        return;
     const char *id = api_param_text(req, "id");
     json_t *edition = json_object_get(req->body, "edition_id");
+    char *content_text = content ? json_dumps(content, JSON_COMPACT) : NULL;
     const char *values[] = {
         id,
         json_string_value(json_object_get(req->body, "action")),
@@ -220,7 +256,9 @@ void cases_transition(request_t *req)
             ? arena_printf(req->arena, "%lld", (long long)json_integer_value(edition))
             : NULL,
         expected,
+        content_text ? arena_strdup(req->arena, content_text) : NULL,
     };
+    free(content_text);
     PGresult *res = api_query(req, SQL_CASES_TRANSITION, values);
     if (res == NULL)
         return;

@@ -78,6 +78,13 @@ void public_editions_list(request_t *req);
 void public_edition_get(request_t *req);
 void public_case_get(request_t *req);
 void public_results(request_t *req);
+void public_ballots(request_t *req);
+
+/* results.c */
+void results_edition(request_t *req);
+void results_edition_csv(request_t *req);
+void results_standings(request_t *req);
+void results_standings_csv(request_t *req);
 
 /* votes.c */
 void votes_voter(request_t *req);

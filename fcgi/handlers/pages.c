@@ -205,6 +205,16 @@ static void render_case(strbuf_t *b, const json_t *c, int level)
     strbuf_printf(b, "<h%d id=\"case-%lld-h\">", level, (long long)id);
     case_place(b, c);
     strbuf_printf(b, "</h%d>\n", level);
+    size_t k;
+    const json_t *fix;
+    json_array_foreach(json_object_get(c, "corrections"), k, fix)
+    {
+        strbuf_puts(b, "<p class=\"correction\"><strong>更正</strong>(");
+        shanghai_date(b, text_of(fix, "at"));
+        strbuf_puts(b, "):");
+        html_text(b, text_of(fix, "reason"));
+        strbuf_puts(b, "</p>\n");
+    }
     case_intro(b, c);
     int sub = level + 1;
     strbuf_printf(b, "<h%d>事项名称</h%d>\n<p class=\"title\">", sub, sub);
@@ -273,10 +283,14 @@ static void render_ballot(strbuf_t *b, const json_t *c, const json_t *choices, b
         html_text(b, name);
         strbuf_puts(b, "</button> <span class=\"count\" data-choice=\"");
         html_text(b, name);
+        strbuf_printf(b, "\">%lld</span>&nbsp;票", (long long)n);
+        if (!voting && total > 0) /* the share as text too: the bar is only a picture of it */
+            strbuf_printf(b, "<span class=\"share\">(%lld%%)</span>",
+                          (long long)((n * 100 + total / 2) / total));
         strbuf_printf(b,
-                      "\">%lld</span>&nbsp;票 <meter min=\"0\" max=\"%lld\" value=\"%lld\" "
-                      "aria-hidden=\"true\"></meter></li>\n",
-                      (long long)n, (long long)(total > 0 ? total : 1), (long long)n);
+                      " <meter min=\"0\" max=\"%lld\" value=\"%lld\" aria-hidden=\"true\">"
+                      "</meter></li>\n",
+                      (long long)(total > 0 ? total : 1), (long long)n);
     }
     strbuf_printf(b,
                   "</ul>\n<p class=\"total\">共 <span class=\"total-count\">%lld</span> 票</p>\n",
@@ -291,7 +305,11 @@ static void render_vote_section(strbuf_t *b, const json_t *edition, const json_t
     const json_t *choices = json_object_get(edition, "choices");
     bool voting = json_is_true(json_object_get(edition, "voting"));
     const char *state = text_of(edition, "state");
-    const char *closes_at = text_of(edition, "closes_at");
+    /* a closed edition shows when it closed (by hand, that can be before its deadline) */
+    const char *closed_at = text_of(edition, "closed_at");
+    const char *closes_at = strcmp(text_of(edition, "state"), "closed") == 0 && closed_at[0]
+                                ? closed_at
+                                : text_of(edition, "closes_at");
     if (json_array_size(cases) == 0 || json_array_size(choices) == 0)
         return;
     strbuf_puts(b, "<section class=\"vote\" aria-labelledby=\"vote-h\">\n<h2 id=\"vote-h\">");
@@ -370,6 +388,41 @@ static const char *first_photo(const json_t *cases)
     return NULL;
 }
 
+/* How a reader checks a closed edition's count: the ballot list, the
+ * digest recorded at close, and a search for their own receipt (which
+ * portal.js runs over the list; without scripts, the list itself can be
+ * searched). */
+static void render_tally(strbuf_t *b, const json_t *edition)
+{
+    const json_t *tally = json_object_get(edition, "tally");
+    if (!json_is_object(tally))
+        return;
+    json_int_t number = json_integer_value(json_object_get(edition, "number"));
+    strbuf_puts(b, "<section class=\"tally\" aria-labelledby=\"tally-h\">\n"
+                   "<h2 id=\"tally-h\">核对计票</h2>\n<p>本期投票于 ");
+    shanghai_date(b, text_of(tally, "closed_at"));
+    strbuf_printf(b, " 截止,共 %lld 票。每一张计入的选票都列在",
+                  (long long)json_integer_value(json_object_get(tally, "votes")));
+    strbuf_printf(b,
+                  "<a href=\"/api/public/editions/%lld/ballots.csv\">选票清单 ballots.csv</a>"
+                  "中(每行:案例编号、选择、回执码;不含任何投票人或地址信息)。</p>\n",
+                  (long long)number);
+    strbuf_puts(b, "<p>截止时记录的清单摘要:<code class=\"digest\">");
+    html_text(b, text_of(tally, "digest"));
+    strbuf_puts(b, "</code>。下载清单后运行 <code>sha256sum ballots.csv</code>,"
+                   "得到的值应与此摘要相同;不同则说明清单在截止后被改动过。</p>\n");
+    strbuf_printf(b,
+                  "<form class=\"receipt-search\" role=\"search\" data-ballots="
+                  "\"/api/public/editions/%lld/ballots.csv\">\n"
+                  "<label for=\"receipt\">查找我的回执码</label>\n"
+                  "<input id=\"receipt\" name=\"receipt\" autocomplete=\"off\" "
+                  "spellcheck=\"false\" maxlength=\"32\">\n"
+                  "<button type=\"submit\">查找</button>\n"
+                  "<p class=\"receipt-result\" role=\"status\" aria-live=\"polite\"></p>\n"
+                  "</form>\n</section>\n",
+                  (long long)number);
+}
+
 void pages_edition(request_t *req)
 {
     bool missing;
@@ -426,6 +479,7 @@ void pages_edition(request_t *req)
             render_case(&b, c, 2);
         }
         render_vote_section(&b, e, cases, false);
+        render_tally(&b, e);
     }
     page_end(&b);
     if (strbuf_failed(&title) || strbuf_failed(&about)) {
@@ -446,10 +500,10 @@ void pages_case(request_t *req)
     }
     const json_t *edition = json_object_get(c, "edition");
     json_t *one = json_pack("[O]", c);
-    json_t *view =
-        json_pack("{s:O,s:O,s:O,s:O}", "choices", json_object_get(c, "choices"), "voting",
-                  json_object_get(edition, "voting"), "state", json_object_get(edition, "state"),
-                  "closes_at", json_object_get(edition, "closes_at"));
+    json_t *view = json_pack(
+        "{s:O?,s:O?,s:O?,s:O?,s:O?}", "choices", json_object_get(c, "choices"), "voting",
+        json_object_get(edition, "voting"), "state", json_object_get(edition, "state"), "closes_at",
+        json_object_get(edition, "closes_at"), "closed_at", json_object_get(edition, "closed_at"));
     if (one == NULL || view == NULL || arena_defer(req->arena, json_release, one) != 0) {
         json_decref(view);
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);

@@ -6,6 +6,8 @@
  * like a missing one) and answers the same bytes to every reader, which is
  * what lets nginx keep them for a moment (see api_commit_and_send_public).
  */
+#include <sodium.h>
+
 #include "api.h"
 #include "handlers.h"
 #include "response.h"
@@ -44,4 +46,31 @@ void public_case_get(request_t *req)
 void public_results(request_t *req)
 {
     send_public_doc(req, SQL_PUBLIC_RESULTS, "number");
+}
+
+/* The ballot list exists once the edition's vote has closed: before that,
+ * and for an edition the public cannot read, 404. Its digest now goes in
+ * Repr-Digest (RFC 9530) beside the one the edition's tally recorded. */
+void public_ballots(request_t *req)
+{
+    const char *number = api_param_text(req, "number");
+    const char *values[] = {number};
+    PGresult *res = api_query(req, SQL_PUBLIC_BALLOTS, values);
+    if (res == NULL)
+        return;
+    const char *csv = db_value(res, 0, "csv");
+    const char *digest = db_value(res, 0, "digest");
+    if (csv == NULL || digest == NULL) {
+        response_problem(req, PROBLEM_NOT_FOUND,
+                         "an edition's ballot list is published when its vote closes", NULL);
+        return;
+    }
+    size_t len = db_length(res, 0, "csv");
+    unsigned char sha[crypto_hash_sha256_BYTES];
+    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    crypto_hash_sha256(sha, (const unsigned char *)csv, len);
+    sodium_bin2base64(b64, sizeof(b64), sha, sizeof(sha), sodium_base64_VARIANT_ORIGINAL);
+    request_add_header(req, "Repr-Digest: sha-256=:%s:", b64);
+    request_add_header(req, "Content-Disposition: inline; filename=\"ballots-%s.csv\"", number);
+    api_commit_and_send_public(req, 200, "text/csv; charset=utf-8", csv, len);
 }

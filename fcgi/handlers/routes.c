@@ -73,6 +73,14 @@ const struct route_def routes_table[] = {
      "Change an edition or its deadline (If-Match required)", ROUTE_REVIEWER},
     {"POST", "/api/editions/{id:int}/transitions", editions_transition, ROUTE_BODY_JSON,
      "Open or close an edition's vote", ROUTE_REVIEWER},
+    {"GET", "/api/editions/{id:int}/results", results_edition, ROUTE_BODY_NONE,
+     "An edition's results: counts, totals and shares per case", ROUTE_DISTRICT},
+    {"GET", "/api/editions/{id:int}/results.csv", results_edition_csv, ROUTE_BODY_NONE,
+     "An edition's results as CSV (UTF-8 with BOM)", ROUTE_DISTRICT},
+    {"GET", "/api/standings", results_standings, ROUTE_BODY_NONE,
+     "The column's standings across editions", ROUTE_DISTRICT},
+    {"GET", "/api/standings.csv", results_standings_csv, ROUTE_BODY_NONE,
+     "The column's standings as CSV (UTF-8 with BOM)", ROUTE_DISTRICT},
 
     /* the public: no sign-in, the same answer for every reader (so nginx may
      * keep it a moment), except the vote */
@@ -82,6 +90,8 @@ const struct route_def routes_table[] = {
      "An edition with its cases, choices and counts", ROUTE_DB},
     {"GET", "/api/public/editions/{number:int}/results", public_results, ROUTE_BODY_NONE,
      "An edition's results: counts, totals and shares per case", ROUTE_DB},
+    {"GET", "/api/public/editions/{number:int}/ballots.csv", public_ballots, ROUTE_BODY_NONE,
+     "A closed edition's ballot list, whose SHA-256 is its tally's digest", ROUTE_DB},
     {"GET", "/api/public/cases/{id:int}", public_case_get, ROUTE_BODY_NONE,
      "A published case with its choices and counts", ROUTE_DB},
     {"POST", "/api/public/voter", votes_voter, ROUTE_BODY_NONE,

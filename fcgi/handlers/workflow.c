@@ -27,6 +27,7 @@ static const struct {
     {"bad_edition", "edition_id", "name an edition that exists and has not opened its vote"},
     {"deadline", "closes_at", "not possible now"},
     {"unknown", "action", "is not an action"},
+    {"bad_content", "content", "a correction names the corrected fields in content"},
 };
 
 void workflow_refuse(request_t *req, PGresult *res)

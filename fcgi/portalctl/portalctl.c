@@ -8,6 +8,7 @@
  *   portalctl user add|list|disable|enable|passwd ...
  *   portalctl key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]
  *   portalctl key voter --file FILE
+ *   portalctl tally verify NUMBER
  */
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "ctl_keys.h"
+#include "ctl_tally.h"
 #include "ctl_users.h"
 #include "migrate.h"
 
@@ -33,7 +35,10 @@ static void usage(FILE *out)
                  "  key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]\n"
                  "                     add a token-signing key to the jwt-keys directory\n"
                  "  key voter --file FILE\n"
-                 "                     make the secret that signs voter cookies (--voter-key)\n\n"
+                 "                     make the secret that signs voter cookies (--voter-key)\n"
+                 "  tally verify NUMBER\n"
+                 "                     recount a closed edition's votes against the digest\n"
+                 "                     recorded at close: exit 0 when they agree, 1 when not\n\n"
                  "The database URL (a libpq connection string) defaults to\n"
                  "PORTAL_OWNER_DATABASE_URL, then to libpq's PG* environment. It must name\n"
                  "the owner role, not the application role.\n");
@@ -107,6 +112,13 @@ int main(int argc, char **argv)
         PQfinish(conn);
     } else if (strcmp(command, "key") == 0) {
         return ctl_keys(argc - i - 1, argv + i + 1);
+    } else if (strcmp(command, "tally") == 0) {
+        PGconn *conn = connect_owner(url);
+        if (conn == NULL)
+            return 1;
+        rc = ctl_tally(conn, argc - i - 1, argv + i + 1);
+        PQfinish(conn);
+        return rc;
     } else if (strcmp(command, "user") == 0) {
         PGconn *conn = connect_owner(url);
         if (conn == NULL)

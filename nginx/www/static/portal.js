@@ -157,3 +157,56 @@
     document.querySelectorAll(".ballot[data-case]").forEach(setUp);
   });
 })();
+
+/* The receipt search on a closed edition's page: looks the receipt up in
+ * the published ballot list (the same file anyone can check with
+ * sha256sum), and offers the receipts kept on this device. */
+(function () {
+  "use strict";
+  function kept() {
+    var mine = [];
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k && k.indexOf("portal.vote.") === 0) {
+          var v = JSON.parse(localStorage.getItem(k) || "null");
+          if (v && v.receipt) mine.push(v.receipt);
+        }
+      }
+    } catch (e) { /* nothing kept */ }
+    return mine;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.receipt-search");
+    if (!form) return;
+    var input = form.querySelector("input");
+    var result = form.querySelector(".receipt-result");
+    var mine = kept();
+    if (mine.length && !input.value) input.value = mine[0];
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var receipt = input.value.trim().toLowerCase();
+      if (!/^[0-9a-f]{32}$/.test(receipt)) {
+        result.textContent = "回执码是 32 位的数字和字母 a–f。";
+        return;
+      }
+      result.textContent = "正在查找…";
+      fetch(form.getAttribute("data-ballots"), { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+        .then(function (csv) {
+          var line = csv.split("\n").filter(function (l) {
+            return l.slice(-33) === "," + receipt;
+          })[0];
+          if (!line) {
+            result.textContent = "清单中没有这个回执码。";
+            return;
+          }
+          var fields = line.split(",");
+          result.textContent = "已计入:案例 " + fields[0] + ",选择“" +
+            fields.slice(1, -1).join(",").replace(/^"|"$/g, "").replace(/""/g, "\"") + "”。";
+        })
+        .catch(function () { result.textContent = "清单暂时无法下载,请稍后再试。"; });
+    });
+  });
+})();
