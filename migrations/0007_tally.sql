@@ -23,7 +23,7 @@ CREATE FUNCTION edition_ballots_csv(p_edition bigint) RETURNS text
     SELECT 'case_id,choice,receipt' || E'\n'
            || coalesce(string_agg(v.case_id::text || ',' || csv_field(v.choice) || ','
                                   || coalesce(v.receipt, '') || E'\n', ''
-                                  ORDER BY v.case_id, v.receipt, v.id), '')
+                                  ORDER BY v.case_id, v.receipt COLLATE "C", v.id), '')
       FROM votes v JOIN cases c ON c.id = v.case_id
      WHERE c.edition_id = p_edition $$;
 
@@ -388,8 +388,11 @@ BEGIN
     IF p_action = 'correct' THEN
         RETURN QUERY SELECT * FROM case_correct(p_case, p_note, p_content, expected_version);
     ELSIF p_content IS NOT NULL THEN
-        RETURN QUERY SELECT 'bad_content', NULL::text, NULL::integer, NULL::text[],
-                            'only a correction carries content'::text;
+        RETURN QUERY SELECT CASE WHEN c.id IS NULL THEN 'not_found' ELSE 'bad_content' END,
+                            c.state, c.version, allowed_actions(c.state, portal_role(), 'case'),
+                            'only a correction carries content'::text
+                       FROM (SELECT 1) AS one
+                       LEFT JOIN cases c ON c.id = p_case AND case_visible(c.state, c.street_id);
     ELSE
         RETURN QUERY SELECT * FROM case_transition(p_case, p_action, p_note, p_edition,
                                                    expected_version);
