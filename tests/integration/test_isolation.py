@@ -98,6 +98,15 @@ def admin_only(ok):
     return rule
 
 
+def district_read(role, obj):
+    """Reviewers and admins read it; editors may not, whichever object."""
+    if role == "none":
+        return 401
+    if role in ("editor_a", "editor_b"):
+        return 403
+    return 404 if obj == "missing" else 200
+
+
 def staff_read(role, obj):
     if role == "none":
         return 401
@@ -163,6 +172,8 @@ MATRIX = [
     ("PATCH", "/api/editions/{id}", "edition", {"title": "x"}, reviewer_only(200)),
     ("POST", "/api/editions/{id}/transitions", "edition", {"action": "close"},
      reviewer_only(409)),
+    ("GET", "/api/editions/{id}/results", "edition", None, district_read),
+    ("GET", "/api/editions/{id}/results.csv", "edition", None, district_read),
 ]
 
 COLLECTION = [
@@ -189,6 +200,10 @@ COLLECTION = [
      {"editor_a": 403, "editor_b": 403, "reviewer": 201, "admin": 403}),
     ("GET", "/api/workflow", None,
      {"editor_a": 200, "editor_b": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/api/standings", None,
+     {"editor_a": 403, "editor_b": 403, "reviewer": 200, "admin": 200}),
+    ("GET", "/api/standings.csv", None,
+     {"editor_a": 403, "editor_b": 403, "reviewer": 200, "admin": 200}),
 ]
 # Staff routes whose isolation another file proves in detail
 ELSEWHERE = {("POST", "/api/auth/logout"), ("POST", "/api/auth/refresh")}

@@ -37,6 +37,15 @@ def postmaster_pid(data):
         return None
 
 
+def signal_state(pid):
+    """The blocked and ignored signal masks of a process, for a failure's message."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return " ".join(l.strip() for l in f if l.startswith(("SigBlk", "SigIgn")))
+    except OSError:
+        return "gone"
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -102,6 +111,7 @@ def test_signals_during_the_stop_still_stop_everything(signals):
             # of the same while the pool waits for its request
             os.killpg(run.pid, signals[0])
             assert wait_for("stopping...", 60), (
+                f"this process: {signal_state(os.getpid())}; make: {signal_state(run.pid)}; "
                 f"make's exit status: {run.poll()}; still running: "
                 f"{[open(f'/proc/{p}/cmdline').read() for p in processes_mentioning(data)]}\n"
                 + "".join(output))

@@ -78,7 +78,7 @@ static void the_build_counts_each_statements_placeholders(void **state)
     (void)state;
     assert_int_equal(db_statement_params(SQL_TX_BEGIN), 0);
     assert_int_equal(db_statement_params(SQL_TX_SETTINGS), 2);
-    assert_int_equal(db_statement_params(SQL_CASES_TRANSITION), 5);
+    assert_int_equal(db_statement_params(SQL_CASES_TRANSITION), 6);
     assert_int_equal(db_statement_params(SQL_AUTH_LOGIN_RESERVE), 7);
     assert_int_equal(db_statement_params(SQL_AUTH_LOGIN_FAILED), 4);
     assert_int_equal(db_statement_params(SQL_CASES_LIST), 6);
