@@ -40,6 +40,8 @@ static const struct setting settings[] = {
      "permissions of the unix socket (octal)"},
     {"backlog", "PORTAL_BACKLOG", "1024", KIND_UINT, FIELD(backlog), 1, 65535,
      "listen backlog: connections queued while every worker is busy"},
+    {"log-file", "PORTAL_LOG_FILE", "", KIND_STRING, FIELD(log_file), 0, 0,
+     "file the log lines are appended to, reopened on SIGUSR1 (empty: stderr, the journal)"},
     {"workers", "PORTAL_WORKERS", "8", KIND_UINT, FIELD(workers), 1, 128, "worker processes"},
     {"max-requests", "PORTAL_MAX_REQUESTS", "10000", KIND_UINT, FIELD(max_requests), 0, 1000000000,
      "requests a worker serves before it is recycled (0: never)"},
@@ -502,7 +504,7 @@ void config_print_help(FILE *out)
                 s->fallback[0] ? s->fallback : "(empty)", s->help);
     }
     fprintf(out, "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads the config file\n"
-                 "and replaces workers one at a time.\n");
+                 "and replaces workers one at a time; SIGUSR1 reopens the log file.\n");
 }
 
 void config_print(const config_t *config, FILE *out)

@@ -20,6 +20,7 @@ typedef struct {
     char *listen;      /* "unix:/path" or "HOST:PORT" */
     unsigned socket_mode;
     unsigned backlog;
+    char *log_file; /* "" when none: stderr */
     unsigned workers;
     unsigned max_requests; /* 0: never recycle */
     unsigned request_timeout_ms;

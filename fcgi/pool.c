@@ -23,6 +23,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "logfile.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -298,6 +299,18 @@ static void pool_reload(struct pool *pool)
             return;
         }
     }
+    if (strcmp(fresh.log_file, pool->config.log_file) != 0) {
+        log_msg("warn", "reload_log_file_kept", "log-file changes only on restart; keeping %s",
+                pool->config.log_file[0] ? pool->config.log_file : "stderr");
+        char *kept = strdup(pool->config.log_file);
+        if (kept == NULL) {
+            config_free(&fresh);
+            log_msg("error", "reload_refused", "out of memory");
+            return;
+        }
+        free(fresh.log_file);
+        fresh.log_file = kept;
+    }
     config_free(&pool->config);
     pool->config = fresh;
     pool->generation++;
@@ -322,6 +335,19 @@ static void pool_begin_stop(struct pool *pool, int signo)
     log_msg("info", "stopping", "received %s; draining workers", strsignal(signo));
     for (int i = 0; i < SCOREBOARD_SLOTS; i++)
         pool_stop_worker(pool, i);
+}
+
+/* SIGUSR1: the master opens the log file again, then asks every worker to
+ * (each holds its own fd 2); a worker busy on a request does so when it
+ * finishes, so its line lands whole in one file or the other. */
+static void pool_reopen_log(struct pool *pool)
+{
+    logfile_request_reopen();
+    if (logfile_reopen_if_requested())
+        log_msg("info", "log_reopened", "log file opened again");
+    for (int i = 0; i < SCOREBOARD_SLOTS; i++)
+        if (pool->workers[i].pid != 0)
+            kill(pool->workers[i].pid, SIGUSR1);
 }
 
 static int pool_live_workers(const struct pool *pool)
@@ -350,6 +376,7 @@ int pool_run(config_t *config, int argc, char **argv, const router_t *router)
     sigaddset(&watched, SIGTERM);
     sigaddset(&watched, SIGINT);
     sigaddset(&watched, SIGHUP);
+    sigaddset(&watched, SIGUSR1);
     sigprocmask(SIG_BLOCK, &watched, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -360,6 +387,14 @@ int pool_run(config_t *config, int argc, char **argv, const router_t *router)
     if (pool.listen_fd < 0 || pool.board == NULL) {
         fprintf(stderr, "portald: %s\n", pool.listen_fd < 0 ? err : "cannot map scoreboard");
         config_free(&pool.config);
+        return 1;
+    }
+    if (logfile_open(pool.config.log_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "portald: %s\n", err);
+        close(pool.listen_fd);
+        listen_cleanup(pool.config.listen);
+        config_free(&pool.config);
+        scoreboard_free(pool.board);
         return 1;
     }
     pool.board->configured_workers = pool.config.workers;
@@ -381,6 +416,8 @@ int pool_run(config_t *config, int argc, char **argv, const router_t *router)
             pool_begin_stop(&pool, signo);
         else if (signo == SIGHUP && !pool.stopping)
             pool_reload(&pool);
+        else if (signo == SIGUSR1)
+            pool_reopen_log(&pool);
         pool_reap(&pool); /* SIGCHLD is not queued: collect any we merged */
         pool_check_timeouts(&pool);
         if (pool.stopping && scoreboard_now_ns() > pool.stop_deadline_ns) {

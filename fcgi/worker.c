@@ -25,6 +25,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "logfile.h"
 #include "request.h"
 #include "response.h"
 #include "session.h"
@@ -36,6 +37,12 @@ static void worker_on_sigterm(int signo)
 {
     (void)signo;
     worker_stop_requested = 1;
+}
+
+static void worker_on_sigusr1(int signo)
+{
+    (void)signo;
+    logfile_request_reopen();
 }
 
 static void worker_setup_signals(sigset_t *wait_mask)
@@ -50,10 +57,13 @@ static void worker_setup_signals(sigset_t *wait_mask)
     sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = worker_on_sigterm;
     sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: epoll_pwait returns EINTR */
+    sa.sa_handler = worker_on_sigusr1;
+    sigaction(SIGUSR1, &sa, NULL); /* log rotation: taken, like SIGTERM, only while waiting */
 
     sigset_t blocked;
     sigemptyset(&blocked);
     sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGUSR1);
     sigprocmask(SIG_SETMASK, &blocked, NULL);
     sigemptyset(wait_mask);
 }
@@ -272,6 +282,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
     while (!worker_stop_requested) {
         struct epoll_event ev;
         int n = epoll_pwait(epfd, &ev, 1, 1000, &wait_mask);
+        logfile_reopen_if_requested();
         if (n < 0 && errno != EINTR) {
             log_msg("error", "worker_wait_failed", "epoll_pwait: %s", strerror(errno));
             break;
