@@ -51,7 +51,8 @@ LOGIN_LIMIT = ("1r/s", 30, 1)
 
 class Stack:
     def __init__(self, base, http_port=8080, workers=4, durable=True, portald_args=(),
-                 quiet=True, key_algs=("hs256",), login_limit=LOGIN_LIMIT):
+                 quiet=True, key_algs=("hs256",), login_limit=LOGIN_LIMIT, pools=1,
+                 tls_port=None):
         self.base = os.path.abspath(base)
         self.http_port = http_port
         self.workers = workers
@@ -63,12 +64,25 @@ class Stack:
         self.pg_sock = os.path.join(self.pg_dir, "sock")
         self.run_dir = os.path.join(self.base, "run")
         self.log_dir = os.path.join(self.base, "log")
-        self.pool_socket = os.path.join(self.run_dir, "portald.sock")
-        self.pool_log = os.path.join(self.log_dir, "portald.log")
+        # pools: independent pools, each its own master on its own socket, all
+        # in nginx's upstream, as separate pool hosts would be. The first is
+        # pool_socket / pool_log / pool; the others are numbered from 2.
+        self.pools = pools
+        self.pool_sockets = [os.path.join(self.run_dir, "portald.sock" if i == 0
+                                          else f"portald-{i + 1}.sock") for i in range(pools)]
+        self.pool_logs = [os.path.join(self.log_dir, "portald.log" if i == 0
+                                       else f"portald-{i + 1}.log") for i in range(pools)]
+        self.pool_socket = self.pool_sockets[0]
+        self.pool_log = self.pool_logs[0]
+        self.pool_procs = [None] * pools
+        # tls_port: nginx also serves https there with tls.conf, a self-signed
+        # certificate made here (tls_cert, tls_key)
+        self.tls_port = tls_port
+        self.tls_cert = os.path.join(self.base, "tls", "cert.pem")
+        self.tls_key = os.path.join(self.base, "tls", "key.pem")
         self.key_dir = os.path.join(self.base, "keys")
         self.key_algs = key_algs
         self.login_limit = login_limit
-        self.pool = None
         self.nginx = None
         self.as_root = os.geteuid() == 0
 
@@ -168,39 +182,59 @@ class Stack:
         return ["--jwt-keys", self.key_dir, "--jwt-signing-key", self.key_algs[0][:2] + "1",
                 "--voter-key", voter_key]
 
-    def start_pool(self, extra_args=()):
+    @property
+    def pool(self):
+        """The first pool's master (a Popen), or None."""
+        return self.pool_procs[0]
+
+    @pool.setter
+    def pool(self, proc):
+        self.pool_procs[0] = proc
+
+    def start_pool(self, extra_args=(), index=None):
+        """Starts every pool (or only pool `index`), each its own session."""
         os.makedirs(self.run_dir, exist_ok=True)
         os.chmod(self.run_dir, 0o755)
         os.makedirs(self.log_dir, exist_ok=True)
-        cmd = [os.path.join(build_dir(), "portald"),
-               "--listen", f"unix:{self.pool_socket}", "--socket-mode", "0666",
-               "--database-url", self.dsn("portal_app")] + self.ensure_keys()
-        if self.workers:  # 0: leave it to --config or the environment
-            cmd += ["--workers", str(self.workers)]
-        cmd += self.portald_args + list(extra_args)
-        log = open(self.pool_log, "ab")
-        self.pool = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True)
-        log.close()
-        deadline = time.time() + 10
-        while not os.path.exists(self.pool_socket):
-            if self.pool.poll() is not None or time.time() > deadline:
-                raise StackError(f"portald did not start (see {self.pool_log})")
-            time.sleep(0.02)
+        for i in range(self.pools) if index is None else (index,):
+            sock = self.pool_sockets[i]
+            if os.path.exists(sock):  # left by a pool that was killed
+                os.unlink(sock)
+            cmd = [os.path.join(build_dir(), "portald"),
+                   "--listen", f"unix:{sock}", "--socket-mode", "0666",
+                   "--database-url", self.dsn("portal_app")] + self.ensure_keys()
+            if self.workers:  # 0: leave it to --config or the environment
+                cmd += ["--workers", str(self.workers)]
+            cmd += self.portald_args + list(extra_args)
+            log = open(self.pool_logs[i], "ab")
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True)
+            log.close()
+            self.pool_procs[i] = proc
+            deadline = time.time() + 10
+            while not os.path.exists(sock):
+                if proc.poll() is not None or time.time() > deadline:
+                    raise StackError(f"portald did not start (see {self.pool_logs[i]})")
+                time.sleep(0.02)
 
-    def stop_pool(self, timeout=30):
-        if self.pool is None:
-            return None
-        if self.pool.poll() is None:
-            self.pool.send_signal(signal.SIGTERM)
-            try:
-                self.pool.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.pool.pid, signal.SIGKILL)
-                self.pool.wait()
-        rc = self.pool.returncode
-        self.pool = None
-        return rc
+    def stop_pool(self, timeout=30, index=None):
+        """Stops every pool (or only pool `index`); returns the first's exit status."""
+        rcs = []
+        for i in range(self.pools) if index is None else (index,):
+            proc = self.pool_procs[i]
+            if proc is None:
+                rcs.append(None)
+                continue
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            rcs.append(proc.returncode)
+            self.pool_procs[i] = None
+        return rcs[0]
 
     # ---- nginx ---------------------------------------------------------
     def render_nginx(self, extra=""):
@@ -214,7 +248,15 @@ class Stack:
         snippets = os.path.join(self.run_dir, "conf")
         os.makedirs(snippets, exist_ok=True)
         max_body, max_photo, timeout = self._pool_limits()
+        tls_conf = "# no TLS: Stack(tls_port=None)\n"
+        if self.tls_port:
+            self.make_certificate()
+            with open(os.path.join(conf_dir, "tls.conf")) as f:
+                tls_conf = f.read()
         values = {
+            "@TLS_LISTEN@": f"127.0.0.1:{self.tls_port}",
+            "@TLS_CERT@": self.tls_cert,
+            "@TLS_KEY@": self.tls_key,
             "@POOL@": f"unix:{self.pool_socket}",
             "@LISTEN@": f"127.0.0.1:{self.http_port}",
             "@WWW@": www,
@@ -233,13 +275,21 @@ class Stack:
             "@EXTRA@": extra,
         }
 
-        def fill(src, dst):
-            with open(src) as f:
-                text = f.read()
+        def fill(src, dst, text=None):
+            if text is None:
+                with open(src) as f:
+                    text = f.read()
             for k, v in values.items():
                 text = text.replace(k, v)
+            if dst.endswith("/portal.conf") and self.pools > 1:
+                # one server line per pool, with the template's parameters
+                line = next(l for l in text.splitlines() if l.strip().startswith("server unix:"))
+                text = text.replace(line, "\n".join(
+                    line.replace(self.pool_socket, sock) for sock in self.pool_sockets))
             with open(dst, "w") as f:
                 f.write(text)
+
+        fill(None, os.path.join(snippets, "tls.conf"), tls_conf)
 
         for name in ("security_headers.conf", "fastcgi_portal.conf", "public_cache.conf"):
             fill(os.path.join(conf_dir, name), os.path.join(snippets, name))
@@ -247,6 +297,18 @@ class Stack:
         fill(os.path.join(conf_dir, "nginx.conf.in"), os.path.join(self.run_dir, "nginx.conf"))
         for d in (self.base, self.run_dir):
             os.chmod(d, 0o755)
+
+    def make_certificate(self):
+        """A self-signed certificate for 127.0.0.1 and localhost, made once."""
+        if os.path.exists(self.tls_cert):
+            return
+        os.makedirs(os.path.dirname(self.tls_cert), exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", self.tls_key, "-out", self.tls_cert],
+                       check=True, capture_output=True)
+        os.chmod(self.tls_key, 0o600)  # nginx's master reads it before dropping privileges
 
     def _pool_limits(self):
         """nginx's body limit and read timeout follow portald's effective settings."""
@@ -350,7 +412,7 @@ def run():
     port = int(os.environ.get("PORTAL_HTTP_PORT", "8080"))
     base = default_data_dir()
     stack = Stack(base, http_port=port, workers=int(os.environ.get("PORTAL_WORKERS", "4")),
-                  quiet=False)
+                  quiet=False, pools=int(os.environ.get("PORTAL_POOLS", "1")))
     stopping = []
 
     # The first SIGINT, SIGTERM or SIGHUP starts the stop; any more while it
@@ -380,7 +442,7 @@ The district portal is running.
   health:      {stack.url}/healthz   {stack.url}/readyz
   metrics:     {stack.url}/metrics   (loopback only)
   data folder: {base}  (kept between runs)
-  logs:        {stack.pool_log}
+  logs:        {(chr(10) + "               ").join(stack.pool_logs)}
                {stack.log_dir}/nginx-access.log
   database:    psql "{stack.dsn('portal_owner')}"
   demo staff accounts (password: portal-demo):
@@ -392,15 +454,33 @@ The district portal is running.
                  -H 'Content-Type: application/json' \\
                  -d '{{"username":"shajing","password":"portal-demo"}}'
 Stop with Ctrl-C (or SIGTERM).""", flush=True)
+    # A pool that dies is started again, as systemd's Restart=on-failure
+    # does, while nginx sends reads to the other pools; one that keeps dying
+    # (5 starts in 30 s, systemd's default start limit) stops the stack.
+    starts = []
     try:
         while True:
-            if stack.pool.poll() is not None:
-                print("stack: portald exited; stopping", file=sys.stderr)
-                break
             if stack.nginx.poll() is not None:
                 print("stack: nginx exited; stopping", file=sys.stderr)
                 break
-            time.sleep(0.5)
+            for i, proc in enumerate(stack.pool_procs):
+                if proc is None or proc.poll() is None:
+                    continue
+                rc = proc.returncode
+                how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+                now = time.monotonic()
+                starts = [t for t in starts if now - t < 30] + [now]
+                if len(starts) > 5:
+                    print(f"stack: portald ({stack.pool_sockets[i]}) keeps exiting ({how}); "
+                          "stopping", file=sys.stderr, flush=True)
+                    raise KeyboardInterrupt
+                print(f"stack: portald ({stack.pool_sockets[i]}) exited ({how}); starting it "
+                      "again", file=sys.stderr, flush=True)
+                try:
+                    stack.start_pool(index=i)
+                except StackError as e:
+                    print(f"stack: {e}", file=sys.stderr, flush=True)
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     stopping.append(0)  # a stop that began without a signal ignores them too
