@@ -9,6 +9,8 @@
  *   portalctl key generate --dir DIR [--alg hs256|rs256|es256] [--kid KID]
  *   portalctl key voter --file FILE
  *   portalctl tally verify NUMBER
+ *   portalctl backup --file FILE | --dir DIR [--keep N]    (as a superuser)
+ *   portalctl restore --file FILE                          (as a superuser)
  */
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_backup.h"
 #include "ctl_keys.h"
 #include "ctl_tally.h"
 #include "ctl_users.h"
@@ -38,7 +41,13 @@ static void usage(FILE *out)
                  "                     make the secret that signs voter cookies (--voter-key)\n"
                  "  tally verify NUMBER\n"
                  "                     recount a closed edition's votes against the digest\n"
-                 "                     recorded at close: exit 0 when they agree, 1 when not\n\n"
+                 "                     recorded at close: exit 0 when they agree, 1 when not\n"
+                 "  backup --file FILE | --dir DIR [--keep N]\n"
+                 "                     pg_dump (custom format) of the whole database; as a\n"
+                 "                     superuser; --dir names it by time and keeps the newest N\n"
+                 "  restore --file FILE\n"
+                 "                     pg_restore into an empty database (bootstrap.sql); as a\n"
+                 "                     superuser\n\n"
                  "The database URL (a libpq connection string) defaults to\n"
                  "PORTAL_OWNER_DATABASE_URL, then to libpq's PG* environment. It must name\n"
                  "the owner role, not the application role.\n");
@@ -110,6 +119,14 @@ int main(int argc, char **argv)
         rc = status_only ? migrate_status(conn, stdout, err, sizeof(err))
                          : migrate_apply(conn, stdout, err, sizeof(err));
         PQfinish(conn);
+    } else if (strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0) {
+        PGconn *conn = connect_owner(url);
+        if (conn == NULL)
+            return 1;
+        rc = strcmp(command, "backup") == 0 ? ctl_backup(conn, url, argc - i, argv + i)
+                                            : ctl_restore(conn, url, argc - i, argv + i);
+        PQfinish(conn);
+        return rc;
     } else if (strcmp(command, "key") == 0) {
         return ctl_keys(argc - i - 1, argv + i + 1);
     } else if (strcmp(command, "tally") == 0) {
