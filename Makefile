@@ -7,6 +7,9 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR  ?= /etc
+SYSTEMDDIR  ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
 SANITIZE ?=
 PYTHON  ?= /usr/bin/python3
 
@@ -154,12 +157,23 @@ fuzz:
 bench: all
 	PORTAL_BUILD=$(BUILD) /usr/bin/python3 scripts/bench
 
+# The binaries; under share/portal the nginx folder, openapi.json,
+# bootstrap.sql and the samples (portald.conf, logrotate.conf); the systemd
+# units (PREFIX and SYSCONFDIR filled in) and the sysusers.d entry. Nothing
+# under /etc is written: README "Install on a server" copies the samples.
+DIST_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 install: $(BUILD)/portald $(BUILD)/portalctl
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/portal/nginx
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/portal/nginx \
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/portald $(BUILD)/portalctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R nginx/. $(DESTDIR)$(PREFIX)/share/portal/nginx/
 	install -m 0644 openapi.json $(DESTDIR)$(PREFIX)/share/portal/openapi.json
 	install -m 0644 scripts/bootstrap.sql $(DESTDIR)$(PREFIX)/share/portal/bootstrap.sql
+	install -m 0644 dist/portald.conf dist/logrotate.conf $(DESTDIR)$(PREFIX)/share/portal/
+	$(DIST_SUBST) dist/portald.service.in > $(DESTDIR)$(SYSTEMDDIR)/portald.service
+	$(DIST_SUBST) dist/portal-backup.service.in > $(DESTDIR)$(SYSTEMDDIR)/portal-backup.service
+	install -m 0644 dist/portal-backup.timer $(DESTDIR)$(SYSTEMDDIR)/portal-backup.timer
+	install -m 0644 dist/portal.sysusers $(DESTDIR)$(SYSUSERSDIR)/portal.conf
 
 C_FILES = $(wildcard fcgi/*.c fcgi/*.h fcgi/*/*.c fcgi/*/*.h tests/unit/*.c tests/fuzz/*.c bench/*.c)
 format:

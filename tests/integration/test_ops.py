@@ -1,0 +1,184 @@
+"""Running it for real: what `make install` puts on a server (systemd units
+that systemd-analyze finds clean and hardened, the samples), log files that
+rotate without losing or splitting a line, and nginx's TLS listener."""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import ROOT, stackmod, wait_until
+
+UNITS = ("portald.service", "portal-backup.service", "portal-backup.timer")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """`make install DESTDIR=…` of this build, with what systemd-analyze
+    needs to judge the units inside it as a root: the system's targets and
+    /bin/sh (the unit's ExecReload)."""
+    dest = tmp_path_factory.mktemp("destdir")
+    build = os.environ.get("PORTAL_BUILD", "build/default")
+    res = subprocess.run(["make", "-s", "--no-print-directory", "install", f"DESTDIR={dest}",
+                          f"BUILD={build}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    units = dest / "lib/systemd/system"
+    for target in glob.glob("/lib/systemd/system/*.target"):
+        shutil.copy(target, units)
+    (dest / "bin").mkdir(exist_ok=True)
+    shutil.copy("/bin/sh", dest / "bin/sh")
+    return dest
+
+
+def test_make_install_puts_the_units_samples_and_nginx_include_in_place(installed):
+    share = installed / "usr/local/share/portal"
+    for path in ("usr/local/bin/portald", "usr/local/bin/portalctl",
+                 "usr/lib/sysusers.d/portal.conf") + tuple(f"lib/systemd/system/{u}"
+                                                           for u in UNITS):
+        assert (installed / path).is_file(), path
+    for name in ("portald.conf", "logrotate.conf", "bootstrap.sql", "openapi.json",
+                 "nginx/portal.conf", "nginx/tls.conf", "nginx/portal-tls.conf"):
+        assert (share / name).is_file(), name
+    unit = (installed / "lib/systemd/system/portald.service").read_text()
+    assert "ExecStart=/usr/local/bin/portald --config /etc/portal/portald.conf" in unit
+    assert re.search(r"^User=portal$", unit, re.M)
+    assert "@" not in unit.replace("@system-service", "").replace("@privileged", "") \
+        .replace("@resources", ""), "a placeholder left in the unit"
+    # the stop waits longer than portald's own shutdown-timeout (15s)
+    stop = int(re.search(r"^TimeoutStopSec=(\d+)s$", unit, re.M).group(1))
+    assert stop > 15
+    # the sample is a valid configuration (with keys of its own)
+    keys = installed / "keys"
+    keys.mkdir()
+    ctl = str(installed / "usr/local/bin/portalctl")
+    subprocess.run([ctl, "key", "generate", "--dir", str(keys)], check=True, capture_output=True)
+    subprocess.run([ctl, "key", "voter", "--file", str(installed / "voter.secret")], check=True,
+                   capture_output=True)
+    check = subprocess.run([str(installed / "usr/local/bin/portald"), "--check-config",
+                            "--config", str(share / "portald.conf"), "--jwt-keys", str(keys),
+                            "--voter-key", str(installed / "voter.secret")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert "listen = unix:/run/portald/portald.sock" in check.stdout
+
+
+def test_systemd_analyze_verify_finds_nothing_wrong(installed):
+    res = subprocess.run(["systemd-analyze", "verify", f"--root={installed}"] + list(UNITS),
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stderr.strip() == "" and res.stdout.strip() == "", \
+        res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("unit", ["portald.service", "portal-backup.service"])
+def test_the_services_are_hardened_to_an_exposure_of_2_or_less(installed, unit):
+    res = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={installed}",
+                          "--threshold=20", "--no-pager", unit],
+                         capture_output=True, text=True, timeout=60)
+    score = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+)", res.stdout)
+    assert score, res.stdout + res.stderr
+    assert float(score.group(1)) <= 2.0, res.stdout
+    assert res.returncode == 0, res.stdout + res.stderr  # --threshold=20 is 2.0
+
+
+# ---- log files --------------------------------------------------------------
+def read_lines(path):
+    with open(path, "rb") as f:
+        return f.read().decode().splitlines()
+
+
+def test_a_rotated_log_loses_and_splits_no_line(stack, pool, tmp_path):
+    log = tmp_path / "portald.log"
+    rotated = tmp_path / "portald.log.1"
+    master = pool("--log-file", str(log), workers=4)
+    wait_until(lambda: log.exists() and "worker_started" in log.read_text(), 5, "the log file")
+
+    ids, failures, stop = [], [], threading.Event()
+
+    def load():
+        with requests.Session() as s:
+            while not stop.is_set():
+                r = s.get(stack.url + "/healthz", timeout=10)
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+                ids.append(r.headers["X-Request-Id"])
+
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: len(ids) > 200, 20, "requests before the rotation")
+        os.rename(log, rotated)  # as logrotate does, then its postrotate:
+        os.kill(master.pid, signal.SIGUSR1)
+        wait_until(lambda: log.exists() and "log_reopened" in log.read_text(), 5,
+                   "the master's first line in the new file")
+        before = len(ids)
+        wait_until(lambda: len(ids) > before + 200, 20, "requests after the rotation")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not failures
+
+    # every line whole (one JSON object), every request's line exactly once
+    old, new = read_lines(rotated), read_lines(log)
+    records = [json.loads(line) for line in old + new]
+    logged = [r["request_id"] for r in records
+              if r.get("event") == "request" and r["path"] == "/healthz"]
+    assert sorted(logged) == sorted(ids)
+    assert any(r.get("event") == "request" for r in map(json.loads, new)), "nothing in the new file"
+
+    # once every worker has taken the signal, everything goes to the new file
+    after = [requests.get(stack.url + "/healthz", timeout=10).headers["X-Request-Id"]
+             for _ in range(40)]
+    in_new = {json.loads(line).get("request_id") for line in read_lines(log)}
+    in_old = {json.loads(line).get("request_id") for line in read_lines(rotated)}
+    assert set(after) <= in_new and not set(after) & in_old
+
+
+def test_a_log_file_that_cannot_be_opened_stops_the_start_with_one_line(stack, tmp_path):
+    res = subprocess.run([os.path.join(stackmod.build_dir(), "portald"), "--listen",
+                          f"unix:{tmp_path}/x.sock", "--log-file", str(tmp_path / "no/such/x.log"),
+                          "--database-url", stack.dsn("portal_app")] + stack.ensure_keys(),
+                         capture_output=True, text=True, timeout=10)
+    assert res.returncode != 0
+    assert res.stderr.count("\n") == 1 and "log-file" in res.stderr, res.stderr
+
+
+# ---- TLS ------------------------------------------------------------------------
+@pytest.fixture
+def tls_nginx(stack):
+    """The shared stack's nginx with tls.conf on a free loopback port and a
+    self-signed certificate made by openssl."""
+    stack.stop_nginx()
+    stack.tls_port = stackmod.free_port()
+    try:
+        stack.start_nginx()
+        yield f"https://127.0.0.1:{stack.tls_port}"
+    finally:
+        stack.stop_nginx()
+        stack.tls_port = None
+        stack.start_nginx()
+
+
+def test_tls_serves_the_site_with_strict_transport_security(stack, tls_nginx):
+    hsts = "max-age=63072000; includeSubDomains"
+    for path, status in (("/", 200), ("/api/public/editions/13", 200), ("/healthz", 200),
+                         ("/static/no-such-file.css", 404), ("/api/public/cases/999999999", 404)):
+        r = requests.get(tls_nginx + path, verify=stack.tls_cert, timeout=10)
+        assert r.status_code == status, (path, r.text)
+        assert r.headers.get("Strict-Transport-Security") == hsts, (path, r.headers)
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", path
+        plain = requests.get(stack.url + path, timeout=10)
+        assert plain.status_code == status
+        assert "Strict-Transport-Security" not in plain.headers, path  # never over plain HTTP
+    # nothing older than TLS 1.2
+    old = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{stack.tls_port}",
+                          "-tls1_1"], input="", capture_output=True, text=True, timeout=10)
+    assert old.returncode != 0
