@@ -412,7 +412,8 @@ def run():
     port = int(os.environ.get("PORTAL_HTTP_PORT", "8080"))
     base = default_data_dir()
     stack = Stack(base, http_port=port, workers=int(os.environ.get("PORTAL_WORKERS", "4")),
-                  quiet=False, pools=int(os.environ.get("PORTAL_POOLS", "1")))
+                  quiet=False, pools=int(os.environ.get("PORTAL_POOLS", "1")),
+                  tls_port=int(os.environ.get("PORTAL_TLS_PORT", "0")) or None)
     stopping = []
 
     # The first SIGINT, SIGTERM or SIGHUP starts the stop; any more while it
@@ -436,10 +437,12 @@ def run():
         stopping.append(0)  # from here on every signal is only noted
         stack.stop()
         return 0
+    tls_line = (f"\n  https:       https://127.0.0.1:{stack.tls_port}/   (self-signed: "
+                f"{stack.tls_cert})" if stack.tls_port else "")
     print(f"""
 The district portal is running.
   open:        {stack.url}/
-  health:      {stack.url}/healthz   {stack.url}/readyz
+  health:      {stack.url}/healthz   {stack.url}/readyz{tls_line}
   metrics:     {stack.url}/metrics   (loopback only)
   data folder: {base}  (kept between runs)
   logs:        {(chr(10) + "               ").join(stack.pool_logs)}
