@@ -181,8 +181,11 @@ def test_make_run_starts_a_pool_that_dies_again(tmp_path):
                                      if p != first[0]], 20, "a new second pool")
         assert len(second) == 1
         assert run.poll() is None, "".join(output)
-        with open(f"{data}/log/portald-2.log") as f:
-            assert f.read().count('"event":"started"') == 2
+
+        def started_twice():
+            with open(f"{data}/log/portald-2.log") as f:
+                return f.read().count('"event":"started"') == 2
+        wait_until(started_twice, 10, "the new second pool's started line")
         for _ in range(20):  # both pools serve
             assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
         started = set(processes_mentioning(data))
