@@ -51,6 +51,46 @@ static const struct field_rule transition_rules[] = {
 };
 
 static int validate_case_parts(request_t *req, const json_t *body);
+static void validate_nested(json_t **errors, const char *prefix, const json_t *value,
+                            const struct field_rule *rules, size_t count);
+
+/* What a correction may change: the text, and which photos stay, in which
+ * order, with which captions (no new pictures). */
+static const struct field_rule correction_rules[] = {
+    {"title", FIELD_LINE, 0, 0, 200, NULL}, {"problem", FIELD_TEXT, 0, 0, 5000, NULL},
+    {"actions", FIELD_ANY, 0, 0, 0, NULL},  {"testimonial", FIELD_ANY, 0, 0, 0, NULL},
+    {"photos", FIELD_ANY, 0, 0, 0, NULL},
+};
+
+static const struct field_rule kept_photo_rules[] = {
+    {"id", FIELD_INT, FIELD_REQUIRED, 1, INT64_MAX, NULL},
+    {"caption", FIELD_LINE, 0, 0, 200, NULL},
+};
+
+#define PHOTOS_MAX 100
+
+/* content.photos, when given: [{id, caption}], each id once. */
+static void validate_kept_photos(json_t **errors, const json_t *photos)
+{
+    if (photos == NULL)
+        return;
+    if (!json_is_array(photos) || json_array_size(photos) > PHOTOS_MAX) {
+        validate_add(errors, "content.photos", "must be a list of at most 100 {id, caption}");
+        return;
+    }
+    size_t i, j;
+    json_t *p;
+    json_array_foreach(photos, i, p)
+    {
+        char prefix[48];
+        snprintf(prefix, sizeof(prefix), "content.photos[%zu]", i);
+        validate_nested(errors, prefix, p, kept_photo_rules, COUNT(kept_photo_rules));
+        for (j = 0; j < i; j++)
+            if (json_equal(json_object_get(p, "id"),
+                           json_object_get(json_array_get(photos, j), "id")))
+                validate_add(errors, prefix, "names a photo twice");
+    }
+}
 
 /* A correction's content: the fields of a case's text it changes. Answers
  * 422 and returns -1 when it is not acceptable. */
@@ -60,7 +100,7 @@ static int validate_content(request_t *req, const json_t *content)
     if (!json_is_object(content) || json_object_size(content) == 0) {
         validate_add(&errors, "content", "must be an object with the corrected fields");
     } else {
-        json_t *found = validate_object(content, case_update_rules, COUNT(case_update_rules), true);
+        json_t *found = validate_object(content, correction_rules, COUNT(correction_rules), true);
         size_t i;
         json_t *e;
         json_array_foreach(found, i, e)
@@ -71,6 +111,7 @@ static int validate_content(request_t *req, const json_t *content)
             validate_add(&errors, name, json_string_value(json_object_get(e, "message")));
         }
         json_decref(found);
+        validate_kept_photos(&errors, json_object_get(content, "photos"));
     }
     if (errors != NULL) {
         response_problem(req, PROBLEM_VALIDATION, "some fields are not acceptable",

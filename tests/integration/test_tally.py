@@ -257,3 +257,39 @@ def test_a_reviewer_corrects_published_text_on_the_record(stack, tokens, voters_
     page = wait_until(lambda: (lambda t: t if "更正" in t else None)(
         requests.get(f"{stack.url}/cases/{cid}", timeout=10).text), 10, "the page's 更正")
     assert "标题有错别字" in page and "更正后的标题" in page
+
+
+def test_a_correction_removes_and_recaptions_published_photos(stack, tokens):
+    from conftest import png_bytes, upload
+    cid = new_case(stack, tokens, title="照片更正")
+    etag = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).headers["ETag"]
+    r = upload(stack, tokens["shajing"], cid, png_bytes(colour=(7, 8, 9)), etag, caption="第一张")
+    assert r.status_code == 201, r.text
+    r = upload(stack, tokens["shajing"], cid, png_bytes(colour=(9, 8, 7)), r.headers["ETag"],
+               caption="第二张")
+    assert r.status_code == 201, r.text
+    first, second = [p["id"] for p in r.json()["photos"]]
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
+               json={"action": "submit"}).status_code == 200
+    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
+                  json={"number": 9500 + cid % 400, "title": "照片更正期"}).json()["id"]
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+               json={"action": "approve", "edition_id": edition}).status_code == 200
+    url = f"/api/cases/{cid}/transitions"
+    for bad in ([{"id": first}, {"id": first}], [{"id": 999999}], [{"caption": "x"}], "x"):
+        r = api(stack, "POST", url, tokens["reviewer"],
+                json={"action": "correct", "note": "删图", "content": {"photos": bad}})
+        assert_problem(r, 422, "validation-failed")
+    assert sql_value(stack, "SELECT count(*) FROM case_photos WHERE case_id = %s", (cid,)) == 2
+    r = api(stack, "POST", url, tokens["reviewer"], json={
+        "action": "correct", "note": "第一张照片含有居民的面部,撤下",
+        "content": {"photos": [{"id": second, "caption": "更正后的说明"}]}})
+    assert r.status_code == 200, r.text
+    doc = wait_until(lambda: (lambda d: d if len(d["photos"]) == 1 else None)(requests.get(
+        f"{stack.url}/api/public/cases/{cid}", timeout=10).json()), 10, "the corrected photos")
+    assert [(p["id"], p["caption"]) for p in doc["photos"]] == [(second, "更正后的说明")]
+    assert doc["corrections"][-1]["reason"] == "第一张照片含有居民的面部,撤下"
+    revisions = api(stack, "GET", f"/api/cases/{cid}/revisions", tokens["reviewer"]).json()
+    earlier = api(stack, "GET", f"/api/cases/{cid}/revisions/{revisions[-2]['version']}",
+                  tokens["reviewer"]).json()
+    assert [p["caption"] for p in earlier["content"]["photos"]] == ["第一张", "第二张"]
