@@ -35,7 +35,10 @@ DEFAULT_POOL_ARGS = ["--request-timeout", "5s", "--slow-request", "1s", "--shutd
                      # lock lasts 4 s; every test signs in from 127.0.0.1, so the address
                      # limit is tested from other loopback addresses
                      "--login-slow-delay", "50ms", "--login-lock-time", "4s",
-                     "--login-address-lock-after", "1000"]
+                     "--login-address-lock-after", "1000",
+                     # a loaded CI machine (sanitizer builds, 2 cores) can take
+                     # more than a second to hand a fresh worker a connection
+                     "--db-connect-timeout", "10s"]
 
 
 @pytest.fixture(scope="session")
