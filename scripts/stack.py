@@ -291,7 +291,8 @@ class Stack:
 
         fill(None, os.path.join(snippets, "tls.conf"), tls_conf)
 
-        for name in ("security_headers.conf", "fastcgi_portal.conf", "public_cache.conf"):
+        for name in ("security_headers.conf", "console_headers.conf", "fastcgi_portal.conf",
+                     "public_cache.conf"):
             fill(os.path.join(conf_dir, name), os.path.join(snippets, name))
         fill(os.path.join(conf_dir, "portal.conf"), os.path.join(self.run_dir, "portal.conf"))
         fill(os.path.join(conf_dir, "nginx.conf.in"), os.path.join(self.run_dir, "nginx.conf"))
