@@ -100,6 +100,7 @@ async function route() {
   }
   shell();
   const main = document.getElementById("main");
+  main.setAttribute("aria-busy", "true");
   try {
     const mod = r.view === "notfound" ? null : await import(`./views/${r.view}.js`);
     if (mine !== rendering) return;
@@ -127,6 +128,7 @@ async function route() {
     main.appendChild(errorBox(err));
   }
   if (mine !== rendering) return;
+  main.setAttribute("aria-busy", "false");
   const h1 = main.querySelector("h1");
   document.title = `${h1 ? h1.textContent : "工作台"} · 履新第一事工作台`;
   if (h1 && document.activeElement !== h1 && !main.contains(document.activeElement)) h1.focus({ preventScroll: true });

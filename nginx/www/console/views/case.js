@@ -124,7 +124,9 @@ async function reviewPanel(panel, ctx, c, move, run, after) {
       throw { problem: { title_zh: "退回需要填写理由。" } };
     }
     await move("reject", { note: note.value.trim() });
-    await after("已退回给街道编辑。");
+    // a draft again: the district no longer sees it
+    say(`已退回给${c.street_name}的编辑。`, "ok");
+    ctx.go("#/queue");
   }));
   panel.appendChild(h("div.group", null, h("h3", null, "退回"),
     field("退回理由(必填,编辑会看到)", note), reject));

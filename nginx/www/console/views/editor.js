@@ -51,7 +51,11 @@ export async function render(main, ctx) {
   let model = server ? contentOf(server) : structuredClone(EMPTY);
   const kept = drafts.take(me.id, key());
   const restored = kept && !same(kept.content, model);
+  // text kept from an older version is saved against that version, so the
+  // server answers with a conflict rather than losing what came since
+  const behind = restored && server && kept.base && kept.base !== server.version;
   if (restored) model = kept.content;
+  if (behind) etag = `"${kept.base}"`;
   const community = id ? null : h("select", { name: "community", required: true },
     h("option", { value: "" }, "请选择社区"),
     communities.map((c) => h("option", { value: String(c.id) }, c.name)));
@@ -397,7 +401,8 @@ export async function render(main, ctx) {
     });
     notice.appendChild(h("div.alert.info", { role: "status", "data-testid": "restored" },
       h("p", null, "已恢复本机暂存的未保存内容", kept.kept_at ? "(暂存于 " : "",
-        kept.kept_at ? timeEl(kept.kept_at) : "", kept.kept_at ? ")" : "", "。保存后才会提交到服务器。"),
+        kept.kept_at ? timeEl(kept.kept_at) : "", kept.kept_at ? ")" : "", "。保存后才会提交到服务器。",
+        behind ? `它基于第${kept.base}版,服务器上已是第${server.version}版:保存时会先显示两边的内容供您对照。` : ""),
       discard));
   }
   drawActions();
