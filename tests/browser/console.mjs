@@ -366,13 +366,19 @@ async function story(browser) {
   await rv.locator(".badge.s-closed").first().waitFor();
   check(true, "the reviewer closed voting");
   await screenshot(rv, "closed-phone");
-  await pub.waitForTimeout(2500); // the public answers are kept 2 s
-  await pub.reload();
+  // the public answers are kept 2 s, then refreshed behind a stale copy
+  let closedShown = false;
+  for (let i = 0; i < 20 && !closedShown; i++) {
+    await pub.waitForTimeout(500);
+    await pub.reload();
+    closedShown = await pub.locator(`.ballot[data-case="${caseId}"][data-voting="0"]`).count() > 0;
+  }
+  check(closedShown, "the public page shows voting closed");
   const results = await (await fetch(`${base}/api/public/editions/${number}/results`)).json();
   const row = JSON.stringify(results);
   check(row.includes(`"${choice}":1`) || row.includes(`"${choice}": 1`), `the results count the vote (${row.slice(0, 200)})`);
-  const after = await pub.locator(`.ballot[data-case="${caseId}"]`).innerText();
-  check(after.includes("1"), "the public page shows the closed count");
+  const count = await pub.locator(`.ballot[data-case="${caseId}"] .count[data-choice="${choice}"]`).innerText();
+  check(count.trim() === "1", `the public page shows the result: 「${choice}」 ${count}`);
   await screenshot(pub, "public-results");
   await pubCtx.close();
   await revCtx.close();

@@ -1,7 +1,7 @@
 // The staff console: a hash router over one view module per screen. Views
 // render with DOM APIs only (ui.js); the API and the session are in api.js.
 import * as API from "./api.js";
-import { h, clear, say, ROLE, errorBox } from "./ui.js";
+import { h, clear, say, navigated, ROLE, errorBox } from "./ui.js";
 import * as drafts from "./drafts.js";
 
 const ROUTES = [
@@ -99,6 +99,7 @@ async function route() {
     return;
   }
   shell();
+  navigated();
   const main = document.getElementById("main");
   main.setAttribute("aria-busy", "true");
   try {

@@ -123,11 +123,18 @@ export function ordinal(n) {
   return `第${n}项`;
 }
 
-// The page's polite status line (read out by screen readers).
+// The page's polite status line (read out by screen readers). A message
+// outlives the one navigation that follows it (an action, then its page).
+let sticky = 0;
 export function say(text, kind = "info") {
   const s = document.getElementById("status");
   clear(s);
   if (text) s.appendChild(h(`p.msg.${kind}`, null, text));
+  sticky = text ? 1 : 0;
+}
+export function navigated() {
+  if (sticky > 0) sticky -= 1;
+  else clear(document.getElementById("status"));
 }
 
 // A problem (RFC 9457) as a short Chinese sentence, with field errors.

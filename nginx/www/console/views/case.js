@@ -88,7 +88,6 @@ export async function render(main, ctx) {
   }
   if (!any) panel.appendChild(h("p.muted", null, `此案例${STATE[c.state] || c.state},您现在无需操作。`));
   panel.appendChild(out);
-  main.appendChild(panel);
 
   if (me.role !== "editor" && c.state === "review") {
     main.appendChild(h("p.diff-note", { "data-testid": "diff-note" }, diff
@@ -98,6 +97,7 @@ export async function render(main, ctx) {
       : "首次提交,没有可比较的旧版本。"));
   }
   main.appendChild(renderContent(c, diff));
+  main.appendChild(panel); // read first, then decide
   main.appendChild(h("p", null, h("a", { href: `#/cases/${id}/history` }, "查看历史记录与各版本")));
 }
 
