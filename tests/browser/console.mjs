@@ -264,7 +264,7 @@ async function story(browser) {
   await screenshot(rv, "queue-phone");
   await rv.locator(`main a[href="#/cases/${caseId}"]`).click();
   await rv.getByTestId("diff-note").waitFor();
-  check((await rv.getByTestId("diff-note").innerText()).includes("首次提交"), "a first submission has nothing to compare");
+  check((await rv.getByTestId("diff-note").innerText()).includes("首次审核"), "a first submission has nothing to compare");
   await inert(rv, "the case under review");
   check(await rv.locator(".photos img").evaluate((i) => i.complete && i.naturalWidth > 0).catch(() => false) ||
         (await rv.waitForFunction(() => { const i = document.querySelector(".photos img"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 }).then(() => true).catch(() => false)),
@@ -298,10 +298,16 @@ async function story(browser) {
   await ed.waitForURL(new RegExp(`#/cases/${caseId}$`));
   await ed.locator(".badge.s-review").first().waitFor();
   check(true, "the editor fixed the case and resubmitted it");
+  // withdrawn and submitted again: the reviewer still sees the change since the reject
+  await ed.getByRole("button", { name: "撤回修改" }).click();
+  await ed.locator(".badge.s-draft").first().waitFor();
+  await ed.getByRole("button", { name: "提交审核" }).click();
+  await ed.locator(".badge.s-review").first().waitFor();
+  check(true, "the editor withdrew the case and submitted it again");
   await ed.getByRole("link", { name: "查看历史记录与各版本" }).click();
   await ed.getByRole("heading", { name: /^历史记录/ }).waitFor();
   const hist = await ed.locator("main").innerText();
-  check(["提交审核", "退回", REASON].every((t) => hist.includes(t)), "the history shows submit, reject with its reason, submit");
+  check(["提交审核", "退回", REASON, "撤回"].every((t) => hist.includes(t)), "the history shows submit, reject with its reason, submit, withdraw, submit");
   await inert(ed, "the history", false);
   await screenshot(ed, "history");
 

@@ -5,12 +5,16 @@ import * as API from "../api.js";
 import { h, heading, field, stateBadge, timeEl, say, errorBox, STATE } from "../ui.js";
 import { renderContent } from "./content.js";
 
-// The diff a reviewer needs: from the content as submitted the time before
-// (GET /diff?from=) to now; the first submission has nothing to compare with.
+// The diff a reviewer needs: from the content a reviewer last sent back (the
+// submission before the latest reject) to now (GET /diff?from=); a case never
+// rejected has nothing to compare with. A withdraw and resubmit in between
+// changes nothing of that.
 export async function changesSinceLastSubmission(id, events) {
-  const submits = events.filter((e) => e.action === "submit");
-  if (submits.length < 2) return null;
-  const before = submits[submits.length - 2].version;
+  let r = events.length - 1;
+  while (r >= 0 && events[r].action !== "reject") r -= 1;
+  const seen = events.slice(0, Math.max(r, 0)).filter((e) => e.action === "submit").pop();
+  if (r < 0 || !seen) return null;
+  const before = seen.version;
   const { data: revs } = await API.api("GET", `/api/cases/${id}/revisions`);
   const from = revs.filter((r) => r.version <= before).map((r) => r.version).pop();
   if (from === undefined) return null;
@@ -92,9 +96,9 @@ export async function render(main, ctx) {
   if (me.role !== "editor" && c.state === "review") {
     main.appendChild(h("p.diff-note", { "data-testid": "diff-note" }, diff
       ? (Object.keys(diff.changes).length
-        ? `与上次提交(第${diff.from}版)相比,标出了 ${Object.keys(diff.changes).length} 处改动。`
-        : `与上次提交(第${diff.from}版)相比没有改动。`)
-      : "首次提交,没有可比较的旧版本。"));
+        ? `与上次退回前提交的第${diff.from}版相比,标出了 ${Object.keys(diff.changes).length} 处改动。`
+        : `与上次退回前提交的第${diff.from}版相比没有改动。`)
+      : "首次审核,没有可比较的旧版本。"));
   }
   main.appendChild(renderContent(c, diff));
   main.appendChild(panel); // read first, then decide
