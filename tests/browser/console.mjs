@@ -324,7 +324,7 @@ async function story(browser) {
   await rv.getByRole("heading", { name: "新建期刊" }).waitFor();
   const number = Number(await rv.getByLabel("期号").inputValue());
   const deadline = tomorrowEvening();
-  await rv.getByLabel("标题").fill(`第${number}期 履新第一事`);
+  await rv.getByLabel("标题").fill("社区“两委”履新第一事展评");
   await rv.getByLabel("投票截止(北京时间)").fill(deadline);
   await rv.getByRole("button", { name: "新建期刊" }).click();
   await rv.waitForURL(/#\/editions\/\d+$/);

@@ -22,7 +22,7 @@ export async function render(main, ctx) {
 function createForm(ctx, editions) {
   const next = editions.reduce((m, e) => Math.max(m, e.number), 0) + 1;
   const number = h("input", { name: "number", type: "number", min: 1, max: 100000, value: String(next), required: true, inputmode: "numeric" });
-  const title = h("input", { name: "title", maxlength: 200, required: true, value: `第${next}期` });
+  const title = h("input", { name: "title", maxlength: 200, required: true });
   const published = h("input", { name: "published_on", type: "date" });
   const closes = h("input", { name: "closes_at", type: "datetime-local" });
   const choices = h("textarea", { name: "choices", rows: 3 });
