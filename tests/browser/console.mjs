@@ -454,10 +454,14 @@ async function staleEdit(browser) {
   check((await two.getByLabel("问题困难").inputValue()) === MINE, "after a reload the unsaved text is restored from this browser");
   await two.getByRole("button", { name: "保存草稿" }).click();
   await two.getByTestId("conflict").waitFor();
-  await two.getByRole("button", { name: "用我的内容覆盖保存" }).click();
+  check((await two.getByTestId("conflict").innerText()).includes("合并保存时用已保存的内容"),
+        "the conflict says the title (changed only by the other tab) will be theirs");
+  await two.getByRole("button", { name: /^合并保存/ }).click();
   await two.locator(".save-state", { hasText: /^已保存\(第\d+版\)$/ }).waitFor();
   server = (await api(`/api/cases/${id}`)).body;
-  check(server.problem === MINE, "choosing to keep this tab's text saves it, on purpose");
+  check(server.problem === MINE && server.title === THEIRS,
+        "merging keeps both: this tab's problem and the other tab's title");
+  check((await two.getByLabel("事项名称").inputValue()) === THEIRS, "the editor shows the merged text");
   check(await two.evaluate((k) => Object.keys(localStorage).filter((x) => x.endsWith(`.${k}`)).length === 0, String(id)),
         "once saved, the local copy is gone");
   const stored = await two.evaluate(() => JSON.stringify(Object.entries(localStorage)));

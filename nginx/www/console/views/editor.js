@@ -56,6 +56,8 @@ export async function render(main, ctx) {
   const behind = restored && server && kept.base && kept.base !== server.version;
   if (restored) model = kept.content;
   if (behind) etag = `"${kept.base}"`;
+  // the version the text in the form was written against
+  let baseVersion = behind ? kept.base : server ? server.version : null;
   const community = id ? null : h("select", { name: "community", required: true },
     h("option", { value: "" }, "请选择社区"),
     communities.map((c) => h("option", { value: String(c.id) }, c.name)));
@@ -85,7 +87,7 @@ export async function render(main, ctx) {
     read();
     const dirty = !server || !same(model, contentOf(server));
     if (dirty || !server) {
-      drafts.keep(me.id, key(), server ? server.version : null, model);
+      drafts.keep(me.id, key(), baseVersion, model);
       if (community && community.value) {
         try { localStorage.setItem(`portal.console.community.${me.id}`, community.value); } catch { /* off */ }
       }
@@ -167,6 +169,7 @@ export async function render(main, ctx) {
       id = r.data.id;
       server = r.data;
       etag = r.etag;
+      baseVersion = server.version;
       say("草稿已保存。", "ok");
       history.replaceState(null, "", `#/cases/${id}/edit`);
       ctx.go(`#/cases/${id}/edit`);
@@ -180,6 +183,7 @@ export async function render(main, ctx) {
       const r = await API.api("PATCH", `/api/cases/${id}`, { json: clean(model), etag });
       server = r.data;
       etag = r.etag;
+      baseVersion = server.version;
       drafts.drop(me.id, key());
       conflictBox.replaceChildren();
       if (!same(model, contentOf(server))) {
@@ -209,35 +213,53 @@ export async function render(main, ctx) {
       return;
     }
     const t = contentOf(theirs);
+    // what the text was written against: the parts this page did not change
+    // take the other save's text when merging
+    const base = await baseContent();
+    const pick = (a, b, o) => (base && same(a, o) ? b : a);
+    const merged = {
+      title: pick(mine.title, t.title, base?.title),
+      problem: pick(mine.problem, t.problem, base?.problem),
+      actions: pick(mine.actions, t.actions, base?.actions),
+      testimonial: {
+        text: pick(mine.testimonial.text, t.testimonial.text, base?.testimonial.text),
+        speaker: pick(mine.testimonial.speaker, t.testimonial.speaker, base?.testimonial.speaker),
+        post: pick(mine.testimonial.post, t.testimonial.post, base?.testimonial.post),
+      },
+    };
     const rows = [];
-    const add = (label, a, b) => {
+    const add = (label, a, b, m) => {
       if (a !== b) rows.push(h("div.conflict-row", null, h("h4", null, label),
         h("div.cols", null,
           h("div.col", null, h("p.col-label", null, "您的内容"), h("p.pre.mine", null, a || "(空)")),
           h("div.col", null, h("p.col-label", null, `已保存的内容(第${theirs.version}版)`),
-            h("p.pre.theirs", null, b || "(空)")))));
+            h("p.pre.theirs", null, b || "(空)"))),
+        h("p.hint", null, m === a ? "合并保存时用您的内容" : "合并保存时用已保存的内容(您没有改这一项)")));
     };
-    add("事项名称", mine.title, t.title);
-    add("问题困难", mine.problem, t.problem);
+    const fmt = (a) => (a ? `${a.headline}\n${a.body}` : "");
+    add("事项名称", mine.title, t.title, merged.title);
+    add("问题困难", mine.problem, t.problem, merged.problem);
     const n = Math.max(mine.actions.length, t.actions.length);
     for (let i = 0; i < n; i++) {
-      const fmt = (a) => (a ? `${a.headline}\n${a.body}` : "");
-      add(`干事情况 ${ordinal(i + 1)}`, fmt(mine.actions[i]), fmt(t.actions[i]));
+      add(`干事情况 ${ordinal(i + 1)}`, fmt(mine.actions[i]), fmt(t.actions[i]), fmt(merged.actions[i]));
     }
-    add("履新感言", mine.testimonial.text, t.testimonial.text);
-    add("发言人", mine.testimonial.speaker, t.testimonial.speaker);
-    add("职务", mine.testimonial.post, t.testimonial.post);
-    const keepMine = h("button.primary", { type: "button" }, "用我的内容覆盖保存");
+    add("履新感言", mine.testimonial.text, t.testimonial.text, merged.testimonial.text);
+    add("发言人", mine.testimonial.speaker, t.testimonial.speaker, merged.testimonial.speaker);
+    add("职务", mine.testimonial.post, t.testimonial.post, merged.testimonial.post);
+    const keepMine = h("button.primary", { type: "button" }, "合并保存(保留双方的修改,同一处以您的为准)");
     const takeTheirs = h("button", { type: "button" }, "放弃我的修改,改用已保存的内容");
     keepMine.addEventListener("click", () => guarded(keepMine, async () => {
       server = theirs;
       etag = r.etag;
+      model = merged;
+      fill();
       await save(true);
     }));
     takeTheirs.addEventListener("click", () => {
       if (!confirm("放弃您在本页的修改?")) return;
       server = theirs;
       etag = r.etag;
+      baseVersion = theirs.version;
       model = contentOf(theirs);
       fill();
       drafts.drop(me.id, key());
@@ -254,8 +276,24 @@ export async function render(main, ctx) {
     conflictBox.appendChild(box);
     box.querySelector("h3").setAttribute("tabindex", "-1");
     box.querySelector("h3").focus();
-    drafts.keep(me.id, key(), server ? server.version : null, mine);
+    drafts.keep(me.id, key(), baseVersion, mine);
     state.textContent = "未保存:有冲突";
+  }
+
+  // The content as saved in the version the form's text was written against
+  // (the newest revision at or before it), or null when there is none.
+  async function baseContent() {
+    if (!baseVersion) return null;
+    try {
+      const { data: revs } = await API.api("GET", `/api/cases/${id}/revisions`);
+      const v = revs.map((x) => x.version).filter((x) => x <= baseVersion).pop();
+      if (v === undefined) return null;
+      const { data } = await API.api("GET", `/api/cases/${id}/revisions/${v}`);
+      return contentOf(data.content);
+    } catch (err) {
+      if (err instanceof API.SessionExpired) throw err;
+      return null;
+    }
   }
 
   function fill() {
@@ -314,7 +352,7 @@ export async function render(main, ctx) {
   const photosBox = h("section.card", { "aria-labelledby": "h-photos" });
   function drawPhotos() {
     clear(photosBox);
-    photosBox.appendChild(h("h2", { id: "h-photos" }, "照片"));
+    photosBox.appendChild(h("h2", { id: "h-photos", tabindex: "-1" }, "照片"));
     if (!id) {
       photosBox.appendChild(h("p.muted", null, "先保存草稿,再上传照片。"));
       return;
@@ -327,7 +365,9 @@ export async function render(main, ctx) {
         const r = await fn();
         etag = r.etag;
         server = r.data;
+        baseVersion = server.version;
         drawPhotos();
+        photosBox.querySelector("h2").focus(); // the buttons were redrawn: keep the keyboard here
         say(done, "ok");
       } catch (err) {
         if (err instanceof API.SessionExpired) return;
