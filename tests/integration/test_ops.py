@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -182,3 +183,91 @@ def test_tls_serves_the_site_with_strict_transport_security(stack, tls_nginx):
     old = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{stack.tls_port}",
                           "-tls1_1"], input="", capture_output=True, text=True, timeout=10)
     assert old.returncode != 0
+
+
+# ---- the unit's system call filter, against what portald really calls ----------
+def unit_setting(unit_text, name):
+    return [line.split("=", 1)[1] for line in unit_text.splitlines()
+            if line.startswith(name + "=")]
+
+
+def syscall_set(entries):
+    """The system calls a list of names and @groups stands for (groups expanded
+    by systemd-analyze, nested ones too)."""
+    names = set()
+    for entry in entries:
+        if not entry.startswith("@"):
+            names.add(entry)
+            continue
+        out = subprocess.run(["systemd-analyze", "syscall-filter", entry], capture_output=True,
+                             text=True, check=True).stdout
+        nested = [l.strip() for l in out.splitlines()[1:]
+                  if l.strip() and not l.strip().startswith("#")]
+        names |= syscall_set(nested)
+    return names
+
+
+def test_the_unit_allows_every_system_call_portald_makes(installed, tmp_path, monkeypatch):
+    """portald under strace (a build folder whose portald runs the real one
+    under it) through start, requests of every kind, a reload, a log
+    reopening and a stop: each call is one SystemCallFilter= allows, each
+    socket of a family RestrictAddressFamilies= allows. (The units do not run
+    here: no systemd as PID 1.)"""
+    unit = (installed / "lib/systemd/system/portald.service").read_text()
+    allowed, denied = set(), set()
+    for value in unit_setting(unit, "SystemCallFilter"):
+        if value.startswith("~"):
+            denied |= syscall_set(value[1:].split())
+        else:
+            allowed |= syscall_set(value.split())
+    families = set(unit_setting(unit, "RestrictAddressFamilies")[0].split())
+
+    real = os.path.join(stackmod.build_dir(), "portald")
+    build = tmp_path / "build"
+    build.mkdir()
+    trace = tmp_path / "trace"
+    (build / "portald").write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" --check-config "*) exec {real} "$@";; esac\n'
+        f'exec strace -f -qq -o {trace} {real} "$@"\n')
+    (build / "portald").chmod(0o755)
+    os.symlink(os.path.join(stackmod.build_dir(), "portalctl"), build / "portalctl")
+    monkeypatch.setenv("PORTAL_BUILD", str(build))
+    base = tempfile.mkdtemp(prefix="portal-strace-", dir="/tmp")
+    os.chmod(base, 0o755)  # the postgres user makes its cluster inside
+    s = stackmod.Stack(base, http_port=stackmod.free_port(), workers=2, durable=False,
+                       portald_args=["--log-file", str(tmp_path / "portald.log")])
+    try:
+        s.start(demo=True)
+        for path in ("/readyz", "/", "/editions/13", "/api/public/editions/13", "/metrics"):
+            assert requests.get(s.url + path, timeout=30).status_code == 200, path
+        login = requests.post(s.url + "/api/auth/login", timeout=30,
+                              json={"username": "shajing", "password": "portal-demo"})
+        assert login.status_code == 200
+        auth = {"Authorization": "Bearer " + login.json()["access_token"]}
+        assert requests.get(s.url + "/api/cases", headers=auth, timeout=30).status_code == 200
+        voter = requests.post(s.url + "/api/public/voter", timeout=30).cookies["portal_voter"]
+        case = requests.get(s.url + "/api/public/editions/13", timeout=30).json()["cases"][0]
+        vote = requests.post(f"{s.url}/api/public/cases/{case['id']}/votes", timeout=30,
+                             json={"choice": "满意"}, headers={"Cookie": f"portal_voter={voter}"})
+        assert vote.status_code == 201, vote.text
+        log_text = lambda: (tmp_path / "portald.log").read_text()  # noqa: E731
+        with open(f"/proc/{s.pool.pid}/task/{s.pool.pid}/children") as f:
+            master = int(f.read().split()[0])  # strace's child
+        os.kill(master, signal.SIGHUP)
+        wait_until(lambda: log_text().count('"event":"worker_started"') >= 4, 20, "a reload")
+        os.kill(master, signal.SIGUSR1)
+        wait_until(lambda: "log_reopened" in log_text(), 10, "a reopening")
+        assert requests.get(s.url + "/readyz", timeout=30).status_code == 200
+        os.kill(master, signal.SIGTERM)
+        s.pool.wait(30)  # strace ends with the pool
+        assert '"event":"stopped"' in log_text()
+    finally:
+        s.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    calls = set(re.findall(r"^\d+ +([a-z0-9_]+)\(", trace.read_text(), re.M))
+    assert {"epoll_pwait", "accept", "rt_sigtimedwait", "dup2", "clone"} <= calls, calls
+    assert not calls - allowed, f"not allowed by SystemCallFilter: {calls - allowed}"
+    assert not calls & denied, f"denied by SystemCallFilter: {calls & denied}"
+    used = set(re.findall(r"socket\((AF_[A-Z0-9]+)", trace.read_text()))
+    assert used and used <= families, used
