@@ -171,6 +171,7 @@ def tls_nginx(stack):
 def test_tls_serves_the_site_with_strict_transport_security(stack, tls_nginx):
     hsts = "max-age=63072000; includeSubDomains"
     for path, status in (("/", 200), ("/api/public/editions/13", 200), ("/healthz", 200),
+                         ("/console/", 200),
                          ("/static/no-such-file.css", 404), ("/api/public/cases/999999999", 404)):
         r = requests.get(tls_nginx + path, verify=stack.tls_cert, timeout=10)
         assert r.status_code == status, (path, r.text)
