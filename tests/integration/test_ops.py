@@ -238,6 +238,7 @@ def test_the_unit_allows_every_system_call_portald_makes(installed, tmp_path, mo
     os.chmod(base, 0o755)  # the postgres user makes its cluster inside
     s = stackmod.Stack(base, http_port=stackmod.free_port(), workers=2, durable=False,
                        portald_args=["--log-file", str(tmp_path / "portald.log")])
+    masters = []
     try:
         s.start(demo=True)
         for path in ("/readyz", "/", "/editions/13", "/api/public/editions/13", "/metrics"):
@@ -255,6 +256,7 @@ def test_the_unit_allows_every_system_call_portald_makes(installed, tmp_path, mo
         log_text = lambda: (tmp_path / "portald.log").read_text()  # noqa: E731
         with open(f"/proc/{s.pool.pid}/task/{s.pool.pid}/children") as f:
             master = int(f.read().split()[0])  # strace's child
+        masters.append(master)
         os.kill(master, signal.SIGHUP)
         wait_until(lambda: log_text().count('"event":"worker_started"') >= 4, 20, "a reload")
         os.kill(master, signal.SIGUSR1)
@@ -264,6 +266,9 @@ def test_the_unit_allows_every_system_call_portald_makes(installed, tmp_path, mo
         s.pool.wait(30)  # strace ends with the pool
         assert '"event":"stopped"' in log_text()
     finally:
+        if masters and s.pool is not None and s.pool.poll() is None:
+            os.kill(masters[0], signal.SIGTERM)  # SIGTERM to strace would leave it running
+            s.pool.wait(30)
         s.stop()
         shutil.rmtree(base, ignore_errors=True)
     calls = set(re.findall(r"^\d+ +([a-z0-9_]+)\(", trace.read_text(), re.M))
