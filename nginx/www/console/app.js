@@ -119,7 +119,13 @@ async function route() {
         },
         isCurrent: () => mine === rendering,
       };
-      cleanup = (await mod.render(main, ctx)) || null;
+      // each render writes into a box of its own: a slower render that a
+      // newer route overtook writes into a box no longer on the page
+      const box = h("div.view");
+      main.appendChild(box);
+      const done = (await mod.render(box, ctx)) || null;
+      if (mine === rendering) cleanup = done;
+      else if (done) done();
     }
   } catch (err) {
     if (err instanceof API.SessionExpired) return;

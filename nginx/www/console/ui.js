@@ -174,9 +174,10 @@ export function heading(text) {
 }
 
 // A table with a caption (for screen readers) and header cells.
+// Wide ones scroll sideways on a phone, in a region the keyboard can reach.
 export function table(caption, headers, rows) {
-  return h("div.table-wrap", null,
-    h("table", null,
+  return h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": caption },
+    h(headers.length >= 5 ? "table.wide" : "table", null,
       h("caption", null, caption),
       h("thead", null, h("tr", null, headers.map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", null, rows)));

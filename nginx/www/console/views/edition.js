@@ -50,7 +50,7 @@ export async function render(main, ctx) {
         ed.choices.map((ch) => h("td.num", { dataset: { choice: ch } }, String((c.votes || {})[ch] ?? 0))),
         h("td.num", null, String(total)));
     });
-    counts.appendChild(h("div.table-wrap", null, h("table.counts", null,
+    counts.appendChild(h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "各选项票数" }, h("table.counts", null,
       h("caption", null, ed.state === "voting" ? "各选项票数(投票中,每 5 秒更新)" : "各选项票数"),
       h("thead", null, h("tr", null, h("th", { scope: "col" }, "案例"),
         ed.choices.map((c) => h("th.num", { scope: "col" }, c)), h("th.num", { scope: "col" }, "合计"))),
