@@ -37,6 +37,8 @@ typedef struct {
     unsigned votes_per_address;
     char *database_url;
     unsigned db_connect_timeout_ms;
+    char *standby_url;           /* "" when there is no read standby */
+    unsigned standby_max_lag_ms; /* staler than this, public reads go to the primary */
     /* sign-in */
     char *jwt_keys;        /* directory of <kid>.<alg>.key/.pub files; "" when none */
     char *jwt_signing_key; /* kid; "" picks the only key that can sign */

@@ -10,22 +10,44 @@
 
 #define DB_RETRY_MS 200
 
+/* One connection: to the primary, or to the read standby. */
+struct db_link {
+    const char *name; /* "primary" or "standby": the logs' and db_where's word */
+    const char *url;  /* libpq connection string; "" lets libpq read PG* */
+    PGconn *conn;
+    uint64_t last_failure_ns;
+    bool failing; /* the standby's failures are logged once, until it works again */
+};
+
 struct db {
     const config_t *config;
+    struct scoreboard *board;
     struct scoreboard_slot *slot;
-    PGconn *conn;
+    struct db_link primary;
+    struct db_link standby; /* used only when has_standby */
+    bool has_standby;
+    struct db_link *link; /* the open transaction's, or the last one's */
     bool in_tx;
-    uint64_t last_failure_ns;
+    const char *read_request_id; /* the open read's (arena-owned), for its retry */
     char statement_timeout[24];
 };
 
-db_t *db_create(const config_t *config, struct scoreboard_slot *slot)
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED)
+
+db_t *db_create(const config_t *config, struct scoreboard *board, struct scoreboard_slot *slot)
 {
     db_t *db = calloc(1, sizeof(*db));
     if (db == NULL)
         return NULL;
     db->config = config;
+    db->board = board;
     db->slot = slot;
+    db->primary = (struct db_link){.name = "primary", .url = config->database_url};
+    db->standby = (struct db_link){.name = "standby", .url = config->standby_url};
+    db->has_standby = config->standby_url != NULL && config->standby_url[0] != '\0';
+    db->link = &db->primary;
     /* statements end before the pool would kill the worker */
     unsigned timeout = config->request_timeout_ms > 1000 ? config->request_timeout_ms - 500
                                                          : config->request_timeout_ms / 2;
@@ -33,41 +55,73 @@ db_t *db_create(const config_t *config, struct scoreboard_slot *slot)
     return db;
 }
 
-static void db_disconnect(db_t *db)
+static void link_disconnect(db_t *db, struct db_link *link)
 {
-    if (db->conn != NULL)
-        PQfinish(db->conn);
-    db->conn = NULL;
-    db->in_tx = false;
+    if (link->conn != NULL)
+        PQfinish(link->conn);
+    link->conn = NULL;
+    if (db->link == link)
+        db->in_tx = false;
 }
 
 void db_free(db_t *db)
 {
     if (db == NULL)
         return;
-    db_disconnect(db);
+    link_disconnect(db, &db->primary);
+    link_disconnect(db, &db->standby);
     free(db);
 }
 
-static void db_note_failure(db_t *db, const char *what)
+/* Stores where the public's reads go, logging a move (standby_reads). */
+static void db_standby_verdict(db_t *db, bool serves, int64_t lag_us)
 {
+    STORE(db->board->standby_lag_us, lag_us);
+    uint32_t now = serves ? 1u : 0u;
+    if (__atomic_exchange_n(&db->board->standby_reads, now, __ATOMIC_RELAXED) == now)
+        return;
     logline_t line;
-    log_begin(&line, "error", "db_unavailable");
-    log_str(&line, "stage", what);
-    log_str(&line, "error", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+    log_begin(&line, serves ? "info" : "warn", "standby_reads");
+    log_str(&line, "reads", serves ? "standby" : "primary");
+    if (lag_us >= 0)
+        log_ms(&line, "lag_ms", (double)lag_us / 1000.0);
     log_end(&line);
-    db_disconnect(db);
-    db->last_failure_ns = scoreboard_now_ns();
 }
 
-static int db_prepare_all(db_t *db)
+/* The public's reads leave the standby until the next check finds it well. */
+static void db_standby_set_aside(db_t *db)
+{
+    if (db->board != NULL)
+        db_standby_verdict(db, false, -1);
+}
+
+static void db_note_failure(db_t *db, struct db_link *link, const char *what)
+{
+    /* a standby that stays down is logged when it goes, not at every check */
+    if (link == &db->primary || !link->failing) {
+        logline_t line;
+        log_begin(&line, link == &db->primary ? "error" : "warn", "db_unavailable");
+        log_str(&line, "db", link->name);
+        log_str(&line, "stage", what);
+        log_str(&line, "error", link->conn ? PQerrorMessage(link->conn) : "out of memory");
+        log_end(&line);
+    }
+    link->failing = true;
+    link_disconnect(db, link);
+    link->last_failure_ns = scoreboard_now_ns();
+    if (link == &db->standby)
+        db_standby_set_aside(db);
+}
+
+static int db_prepare_all(struct db_link *link)
 {
     for (int i = 0; i < SQL_COUNT; i++) {
-        PGresult *res = PQprepare(db->conn, sql_files[i].name, sql_files[i].text, 0, NULL);
+        PGresult *res = PQprepare(link->conn, sql_files[i].name, sql_files[i].text, 0, NULL);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) {
             logline_t line;
             log_begin(&line, "error", "db_prepare_failed");
+            log_str(&line, "db", link->name);
             log_str(&line, "statement", sql_files[i].name);
             /* the primary message only: DETAIL can quote the row, which is
              * the users' data and has no place in the log */
@@ -81,19 +135,18 @@ static int db_prepare_all(db_t *db)
     return 0;
 }
 
-int db_connect(db_t *db)
+static int link_connect(db_t *db, struct db_link *link)
 {
-    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+    if (link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK)
         return 0;
-    db_disconnect(db);
+    link_disconnect(db, link);
     uint64_t now = scoreboard_now_ns();
-    if (db->last_failure_ns != 0 && now - db->last_failure_ns < DB_RETRY_MS * 1000000ull)
+    if (link->last_failure_ns != 0 && now - link->last_failure_ns < DB_RETRY_MS * 1000000ull)
         return -1;
     char timeout[16];
     snprintf(timeout, sizeof(timeout), "%u", (db->config->db_connect_timeout_ms + 999) / 1000);
     const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
-    const char *values[] = {db->config->database_url[0] ? db->config->database_url : NULL, timeout,
-                            "portald", NULL};
+    const char *values[] = {link->url[0] ? link->url : NULL, timeout, "portald", NULL};
     if (values[0] == NULL) { /* let libpq read PGDATABASE and friends */
         keys[0] = "connect_timeout";
         values[0] = timeout;
@@ -101,19 +154,25 @@ int db_connect(db_t *db)
         values[1] = "portald";
         keys[2] = NULL;
     }
-    db->conn = PQconnectdbParams(keys, values, 1);
-    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-        db_note_failure(db, "connect");
+    link->conn = PQconnectdbParams(keys, values, 1);
+    if (link->conn == NULL || PQstatus(link->conn) != CONNECTION_OK) {
+        db_note_failure(db, link, "connect");
         return -1;
     }
     if (db->slot != NULL)
         __atomic_fetch_add(&db->slot->db_reconnects, 1, __ATOMIC_RELAXED);
-    if (db_prepare_all(db) != 0) {
-        db_note_failure(db, "prepare");
+    if (db_prepare_all(link) != 0) {
+        db_note_failure(db, link, "prepare");
         return -1;
     }
-    db->last_failure_ns = 0;
+    link->last_failure_ns = 0;
+    link->failing = false;
     return 0;
+}
+
+int db_connect(db_t *db)
+{
+    return link_connect(db, &db->primary);
 }
 
 static void result_release(void *res)
@@ -132,10 +191,11 @@ int db_statement_params(int statement)
     return statement >= 0 && statement < SQL_COUNT ? sql_files[statement].nparams : -1;
 }
 
-PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparams,
-                          const char *const *values, const int *lengths, const int *formats)
+static PGresult *link_query(db_t *db, struct db_link *link, arena_t *arena, int statement,
+                            size_t nparams, const char *const *values, const int *lengths,
+                            const int *formats)
 {
-    if (statement < 0 || statement >= SQL_COUNT || db_connect(db) != 0)
+    if (statement < 0 || statement >= SQL_COUNT || link_connect(db, link) != 0)
         return NULL;
     if (nparams != (size_t)sql_files[statement].nparams) {
         logline_t line;
@@ -152,11 +212,11 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
         }
         return refused;
     }
-    PGresult *res = PQexecPrepared(db->conn, sql_files[statement].name, (int)nparams, values,
+    PGresult *res = PQexecPrepared(link->conn, sql_files[statement].name, (int)nparams, values,
                                    lengths, formats, 0);
-    if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+    if (res == NULL || PQstatus(link->conn) != CONNECTION_OK) {
         PQclear(res);
-        db_note_failure(db, sql_files[statement].name);
+        db_note_failure(db, link, sql_files[statement].name);
         return NULL;
     }
     if (arena_defer(arena, result_release, res) != 0)
@@ -164,6 +224,8 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
     if (!db_ok(res)) {
         logline_t line;
         log_begin(&line, "warn", "db_statement_failed");
+        if (link != &db->primary)
+            log_str(&line, "db", link->name);
         log_str(&line, "statement", sql_files[statement].name);
         log_str(&line, "sqlstate", db_sqlstate(res));
         /* the primary message only: DETAIL can quote the row, which is
@@ -172,6 +234,39 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
         log_end(&line);
     }
     return res;
+}
+
+static PGresult *db_begin_on(db_t *db, struct db_link *link, arena_t *arena, const char *request_id,
+                             const char *const *session_values, bool read_only);
+
+/* Whether a read on the standby failed in a way the primary would not
+ * have: the connection is gone (the standby stopped or restarted), or the
+ * standby cancelled the read (class 40: a conflict with the recovery it
+ * replays). Nothing else is worth a second try. */
+static bool standby_read_failed(const PGresult *res)
+{
+    return res == NULL || strncmp(db_sqlstate(res), "40", 2) == 0;
+}
+
+PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparams,
+                          const char *const *values, const int *lengths, const int *formats)
+{
+    struct db_link *link = db->in_tx ? db->link : &db->primary;
+    PGresult *res = link_query(db, link, arena, statement, nparams, values, lengths, formats);
+    if (link != &db->standby || !standby_read_failed(res))
+        return res;
+    /* A read the standby failed: once more on the primary, in a
+     * transaction of its own (the read wrote nothing; what it read before
+     * stays read). A failed COMMIT of it runs as an empty one there. */
+    db_rollback(db);
+    db_standby_set_aside(db);
+    if (db->slot != NULL)
+        BUMP(db->slot->standby_retries);
+    if (db_begin_on(db, &db->primary, arena, db->read_request_id, NULL, true) == NULL)
+        return NULL;
+    if (db->slot != NULL)
+        BUMP(db->slot->reads_on_primary);
+    return link_query(db, &db->primary, arena, statement, nparams, values, lengths, formats);
 }
 
 static int column_of(const PGresult *res, int row, const char *column)
@@ -230,29 +325,34 @@ const char *db_sqlstate(const PGresult *res)
     return state ? state : "";
 }
 
-/* Sends BEGIN, the transaction's settings and, when session_values is
- * given, the signed-in account's lookup in one pipeline: one round trip
- * instead of three. Returns the lookup's result (or a non-NULL dummy when
- * none was asked), NULL when the transaction could not start. */
-static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *request_id,
-                                    const char *const *session_values)
+/* Sends BEGIN (read-only when asked), the transaction's settings and,
+ * when session_values is given, the signed-in account's lookup in one
+ * pipeline on link: one round trip instead of three. Returns the lookup's
+ * result (or a non-NULL dummy when none was asked), NULL when the
+ * transaction could not start. */
+static PGresult *db_begin_pipelined(db_t *db, struct db_link *link, arena_t *arena,
+                                    const char *request_id, const char *const *session_values,
+                                    bool read_only)
 {
-    if (db_connect(db) != 0)
+    if (db->in_tx)
+        db_rollback(db); /* never two transactions open at once */
+    if (link_connect(db, link) != 0)
         return NULL;
+    db->link = link;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
     /* each takes as many values as the catalog counted in its text */
     struct {
         int statement;
         const char *const *values;
     } steps[] = {
-        {SQL_TX_BEGIN, NULL},
+        {read_only ? SQL_TX_BEGIN_READ : SQL_TX_BEGIN, NULL},
         {SQL_TX_SETTINGS, settings},
         {SQL_AUTH_SESSION, session_values},
     };
     int count = session_values != NULL ? 3 : 2;
-    PGconn *conn = db->conn;
+    PGconn *conn = link->conn;
     if (PQenterPipelineMode(conn) != 1) {
-        db_note_failure(db, "pipeline");
+        db_note_failure(db, link, "pipeline");
         return NULL;
     }
     bool sent = true;
@@ -277,6 +377,8 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
             ok = false;
             logline_t line;
             log_begin(&line, "warn", "db_statement_failed");
+            if (link != &db->primary)
+                log_str(&line, "db", link->name);
             log_str(&line, "statement", sql_files[steps[i].statement].name);
             log_str(&line, "sqlstate", db_sqlstate(results[i]));
             log_str(&line, "error", PQresultErrorField(results[i], PG_DIAG_MESSAGE_PRIMARY));
@@ -294,7 +396,7 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
     if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
         for (int i = 0; i < count; i++)
             PQclear(results[i]);
-        db_note_failure(db, "begin");
+        db_note_failure(db, link, "begin");
         return NULL;
     }
     db->in_tx = results[0] != NULL && db_ok(results[0]);
@@ -312,24 +414,60 @@ static PGresult *db_begin_pipelined(db_t *db, arena_t *arena, const char *reques
     return session;
 }
 
+static PGresult *db_begin_on(db_t *db, struct db_link *link, arena_t *arena, const char *request_id,
+                             const char *const *session_values, bool read_only)
+{
+    bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
+    PGresult *res = db_begin_pipelined(db, link, arena, request_id, session_values, read_only);
+    if (res == NULL && had_connection && link->conn == NULL) {
+        /* The connection was stale (the server restarted since it was
+         * made) and nothing ran on it: try a fresh one at once rather than
+         * fail a request the database could serve. */
+        link->last_failure_ns = 0;
+        res = db_begin_pipelined(db, link, arena, request_id, session_values, read_only);
+    }
+    return res;
+}
+
 PGresult *db_begin_session(db_t *db, arena_t *arena, const char *request_id,
                            const char *const *session_values)
 {
-    bool had_connection = db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
-    PGresult *res = db_begin_pipelined(db, arena, request_id, session_values);
-    if (res == NULL && had_connection && db->conn == NULL) {
-        /* The connection was stale (the server restarted since it was
-         * made) and nothing ran on it: try a fresh one at once rather than
-         * answer 503 to a request the database could serve. */
-        db->last_failure_ns = 0;
-        res = db_begin_pipelined(db, arena, request_id, session_values);
-    }
-    return res;
+    return db_begin_on(db, &db->primary, arena, request_id, session_values, false);
 }
 
 int db_begin(db_t *db, arena_t *arena, const char *request_id)
 {
     return db_begin_session(db, arena, request_id, NULL) != NULL ? 0 : -1;
+}
+
+bool db_standby_serves_reads(const db_t *db)
+{
+    return db->has_standby && db->board != NULL && LOAD(db->board->standby_reads) != 0;
+}
+
+int db_begin_read(db_t *db, arena_t *arena, const char *request_id)
+{
+    db->read_request_id = request_id;
+    if (db_standby_serves_reads(db)) {
+        if (db_begin_on(db, &db->standby, arena, request_id, NULL, true) != NULL) {
+            if (db->slot != NULL)
+                BUMP(db->slot->reads_on_standby);
+            return 0;
+        }
+        db_standby_set_aside(db);
+        if (db->slot != NULL)
+            BUMP(db->slot->standby_retries);
+    }
+    if (db_begin_on(db, &db->primary, arena, request_id, NULL, true) == NULL)
+        return -1;
+    if (db->slot != NULL)
+        BUMP(db->slot->reads_on_primary);
+    return 0;
+}
+
+const char *db_where(const db_t *db)
+{
+    return db->link->name;
 }
 
 int db_commit(db_t *db, arena_t *arena)
@@ -341,18 +479,58 @@ int db_commit(db_t *db, arena_t *arena)
 
 void db_rollback(db_t *db)
 {
-    if (!db->in_tx || db->conn == NULL)
+    struct db_link *link = db->link;
+    if (!db->in_tx || link->conn == NULL)
         return;
     db->in_tx = false;
     PGresult *res =
-        PQexecPrepared(db->conn, sql_files[SQL_TX_ROLLBACK].name, 0, NULL, NULL, NULL, 0);
+        PQexecPrepared(link->conn, sql_files[SQL_TX_ROLLBACK].name, 0, NULL, NULL, NULL, 0);
     bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok)
-        db_note_failure(db, "rollback"); /* a connection we cannot reset is dropped */
+        db_note_failure(db, link, "rollback"); /* a connection we cannot reset is dropped */
 }
 
 bool db_in_transaction(const db_t *db)
 {
     return db->in_tx;
+}
+
+void db_standby_check(db_t *db, arena_t *arena)
+{
+    if (!db->has_standby || db->board == NULL || db->in_tx)
+        return;
+    struct scoreboard *board = db->board;
+    uint64_t started = scoreboard_now_ns();
+    /* the primary first: what the standby must have replayed to hold all
+     * the primary held when this check began */
+    PGresult *wal =
+        link_query(db, &db->primary, arena, SQL_STANDBY_PRIMARY_WAL, 0, NULL, NULL, NULL);
+    const char *values[] = {wal != NULL && db_ok(wal) ? db_value(wal, 0, "lsn") : NULL};
+    PGresult *state = link_query(db, &db->standby, arena, SQL_STANDBY_STATE, 1, values, NULL, NULL);
+    int64_t lag_us = -1;
+    if (state != NULL && db_ok(state) && db_bool(state, 0, "in_recovery")) {
+        if (db_bool(state, 0, "caught_up")) {
+            lag_us = 0;
+            STORE(board->standby_caught_up_ns, started);
+        } else {
+            /* two upper bounds on its staleness; the lesser holds */
+            long long replay_age = db_int(state, 0, "replay_age_us", -1);
+            uint64_t caught_up = LOAD(board->standby_caught_up_ns);
+            if (replay_age >= 0)
+                lag_us = replay_age;
+            if (caught_up != 0) {
+                int64_t since = (int64_t)((scoreboard_now_ns() - caught_up) / 1000u);
+                if (lag_us < 0 || since < lag_us)
+                    lag_us = since;
+            }
+        }
+    } else if (state != NULL && db_ok(state)) {
+        /* promoted, or pointed at a primary: its data may part from ours */
+        logline_t line;
+        log_begin(&line, "error", "standby_not_in_recovery");
+        log_end(&line);
+    }
+    uint64_t max_lag_us = (uint64_t)db->config->standby_max_lag_ms * 1000u;
+    db_standby_verdict(db, lag_us >= 0 && (uint64_t)lag_us <= max_lag_us, lag_us);
 }

@@ -1,10 +1,24 @@
 /*
- * db: a worker's single PostgreSQL connection. It is made lazily on the
- * first request that needs it, every statement in sql/ is prepared once on
- * it, and it is dropped as soon as it breaks, so the next request after
- * PostgreSQL comes back reconnects with no restart of the pool. While the
- * database is unreachable, attempts are spaced (db_retry_ms) so a burst of
- * requests fails fast with 503 instead of queueing on connect timeouts.
+ * db: a worker's PostgreSQL connections: one to the primary and, when
+ * standby-url names a streaming read standby, one to it. Each is made
+ * lazily on the first request that needs it, every statement in sql/ is
+ * prepared once on it, and it is dropped as soon as it breaks, so the next
+ * request after PostgreSQL comes back reconnects with no restart of the
+ * pool. While a database is unreachable, attempts are spaced (db_retry_ms)
+ * so a burst of requests fails fast instead of queueing on connect timeouts.
+ *
+ * Where a transaction runs is chosen when it begins. db_begin and
+ * db_begin_session always begin on the primary: writes, staff work, and
+ * anything that must see its own writes. db_begin_read begins a read-only
+ * transaction for the public's reads (routes marked ROUTE_READ_REPLICA):
+ * on the standby while the pool's last check found it reachable and within
+ * standby-max-lag (db_standby_check, the verdict shared in the scoreboard),
+ * on the primary otherwise. A read whose standby connection fails (at
+ * BEGIN, or under a statement: the standby stopped, or cancelled the read
+ * for a recovery conflict) is begun again on the primary and the statement
+ * run there, once, within the same request; the standby is then left out
+ * until the next check finds it well. Statements run on whichever
+ * connection the open transaction is on; outside one, on the primary.
  *
  * Statements are named by the sql_catalog.h enum (SQL_<FILE NAME>); there
  * is no other way to run SQL from C. A statement is run with exactly as
@@ -24,11 +38,13 @@
 
 typedef struct db db_t;
 
-/* Does not connect. Free with db_free, which closes the connection. */
-db_t *db_create(const config_t *config, struct scoreboard_slot *slot);
+/* Does not connect. board (the shared standby verdict) and slot (this
+ * worker's counters) may be NULL. Free with db_free, which closes the
+ * connections. */
+db_t *db_create(const config_t *config, struct scoreboard *board, struct scoreboard_slot *slot);
 void db_free(db_t *db);
 
-/* 0 when a working connection is ready, -1 when the database is unreachable. */
+/* 0 when a working connection to the primary is ready, -1 when it is unreachable. */
 int db_connect(db_t *db);
 
 /* Runs one named statement with nparams values. Returns the result (owned
@@ -68,9 +84,27 @@ int db_begin(db_t *db, arena_t *arena, const char *request_id);
  * (arena-owned), or NULL when the transaction could not start. */
 PGresult *db_begin_session(db_t *db, arena_t *arena, const char *request_id,
                            const char *const *session_values);
+/* A read-only transaction (BEGIN READ ONLY and the settings) for a read
+ * anyone may make, on the standby or the primary as the header comment
+ * says. 0, or -1 when neither could begin one. */
+int db_begin_read(db_t *db, arena_t *arena, const char *request_id);
+/* Where the open transaction runs, or the last one ran: "primary" or "standby". */
+const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
 /* Rolls back if a transaction is open; safe to call at any time. */
 void db_rollback(db_t *db);
 bool db_in_transaction(const db_t *db);
+
+/* The standby check, run by one worker at a time (outside a transaction):
+ * asks the primary how far its WAL is flushed and the standby whether it
+ * has replayed that far, and stores in the scoreboard an upper bound on
+ * how stale the standby's data is (0 when it had replayed all of it; else
+ * the lesser of the age of the newest transaction it replayed and the time
+ * since a check last found it caught up; unknown when it cannot be asked
+ * or is no standby) and whether the public's reads go there (known and
+ * within standby-max-lag). Does nothing without a standby. */
+void db_standby_check(db_t *db, arena_t *arena);
+/* Whether the public's reads now go to the standby (the last check's verdict). */
+bool db_standby_serves_reads(const db_t *db);
 
 #endif

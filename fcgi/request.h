@@ -61,6 +61,7 @@ typedef struct request {
     int status;               /* 0 until a response is written */
     const char *problem_slug; /* for the log line */
     const char *log_detail;   /* internal detail for the log line, never sent */
+    const char *db;           /* where its transaction ran: "primary", "standby"; NULL: none */
     uint64_t started_ns;
 } request_t;
 

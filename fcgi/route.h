@@ -37,9 +37,14 @@ enum route_access {
     /* with ROUTE_DB: a bearer token is checked when sent (staff see more),
      * and the request is the public's when not */
     ROUTE_TOKEN_OPTIONAL = 1u << 4,
+    /* with ROUTE_DB: the route only reads what anyone may read and needs
+     * nobody's own writes, so its transaction is read-only and may run on
+     * the read standby (see db_begin_read) */
+    ROUTE_READ_REPLICA = 1u << 5,
 };
 #define ROUTE_STAFF (ROUTE_EDITOR | ROUTE_REVIEWER | ROUTE_ADMIN)
 #define ROUTE_DISTRICT (ROUTE_REVIEWER | ROUTE_ADMIN)
+#define ROUTE_PUBLIC_READ (ROUTE_DB | ROUTE_READ_REPLICA)
 
 struct route_def {
     const char *method;

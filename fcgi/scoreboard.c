@@ -23,6 +23,7 @@ struct scoreboard *scoreboard_create(void)
     struct scoreboard *board = p;
     memset(board, 0, sizeof(*board));
     board->started_unix = (uint64_t)time(NULL);
+    board->standby_lag_us = -1;
     return board;
 }
 
@@ -203,6 +204,35 @@ void scoreboard_render(const struct scoreboard *board, strbuf_t *out)
                   "run).\n# TYPE portal_password_checks_total counter\n"
                   "portal_password_checks_total %llu\n",
                   (unsigned long long)checks);
+    uint64_t on_standby = 0, on_primary = 0, retries = 0;
+    for (int i = 0; i < SCOREBOARD_SLOTS; i++) {
+        on_standby += LOAD(board->slots[i].reads_on_standby);
+        on_primary += LOAD(board->slots[i].reads_on_primary);
+        retries += LOAD(board->slots[i].standby_retries);
+    }
+    strbuf_printf(out,
+                  "# HELP portal_public_reads_total The public's read-only transactions, by the "
+                  "database they ran on.\n# TYPE portal_public_reads_total counter\n"
+                  "portal_public_reads_total{db=\"standby\"} %llu\n"
+                  "portal_public_reads_total{db=\"primary\"} %llu\n",
+                  (unsigned long long)on_standby, (unsigned long long)on_primary);
+    strbuf_printf(out,
+                  "# HELP portal_standby_retries_total Reads whose standby connection failed, run "
+                  "again on the primary.\n# TYPE portal_standby_retries_total counter\n"
+                  "portal_standby_retries_total %llu\n",
+                  (unsigned long long)retries);
+    strbuf_printf(out,
+                  "# HELP portal_standby_reads Whether the public's reads go to the standby (1) or "
+                  "the primary (0).\n# TYPE portal_standby_reads gauge\nportal_standby_reads %u\n",
+                  LOAD(board->standby_reads));
+    int64_t lag_us = LOAD(board->standby_lag_us);
+    strbuf_puts(out, "# HELP portal_standby_lag_seconds At most how stale the standby's data was "
+                     "at the last check (NaN: unknown or unreachable).\n"
+                     "# TYPE portal_standby_lag_seconds gauge\n");
+    if (lag_us < 0)
+        strbuf_puts(out, "portal_standby_lag_seconds NaN\n");
+    else
+        strbuf_printf(out, "portal_standby_lag_seconds %.6f\n", (double)lag_us / 1e6);
     strbuf_printf(out,
                   "# HELP portal_start_time_seconds When the pool started (Unix time).\n"
                   "# TYPE portal_start_time_seconds gauge\nportal_start_time_seconds %llu\n",

@@ -53,6 +53,10 @@ struct scoreboard_slot {
     uint64_t duration_sum_us;
     uint64_t db_reconnects;
     uint64_t password_checks; /* sign-in passwords checked (Argon2 run) */
+    /* the public's read-only transactions, by where they ran (see db.h) */
+    uint64_t reads_on_standby;
+    uint64_t reads_on_primary;
+    uint64_t standby_retries; /* reads whose standby failed them, run again on the primary */
 };
 
 struct scoreboard {
@@ -66,6 +70,15 @@ struct scoreboard {
     uint64_t deadline_check_next_ns;
     /* the same for the collection of photo bytes nothing refers to */
     uint64_t photo_collect_next_ns;
+    /* the read standby as the last check found it (see db_standby_check):
+     * the check's due time, whether the public's reads go there, and how
+     * stale it may be (microseconds; -1 unknown: unreachable, or never
+     * checked). standby_caught_up_ns is when the primary's WAL position was
+     * read by the last check that found the standby had replayed it. */
+    uint64_t standby_check_next_ns;
+    uint32_t standby_reads;
+    int64_t standby_lag_us;
+    uint64_t standby_caught_up_ns;
     struct scoreboard_slot slots[SCOREBOARD_SLOTS];
 };
 

@@ -141,6 +141,21 @@ static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
     arena_reset(arena);
 }
 
+/* How often the read standby's lag is checked (when one is configured):
+ * often enough that a standby that stops or falls behind loses the public's
+ * reads within about a second, and one that is back gets them again. */
+#define STANDBY_CHECK_MS 1000
+
+/* Checks the read standby, when a check is due (one worker per host). */
+static void worker_check_standby(struct worker_ctx *ctx, arena_t *arena)
+{
+    if (ctx->config->standby_url[0] == '\0' ||
+        !worker_claim_due(&ctx->board->standby_check_next_ns, STANDBY_CHECK_MS))
+        return;
+    db_standby_check(ctx->db, arena);
+    arena_reset(arena);
+}
+
 static void worker_log_request(const request_t *req, int slot, uint64_t duration_ns,
                                unsigned slow_ms)
 {
@@ -161,6 +176,8 @@ static void worker_log_request(const request_t *req, int slot, uint64_t duration
         log_str(&line, "problem", req->problem_slug);
     if (req->log_detail != NULL)
         log_str(&line, "detail", req->log_detail);
+    if (req->db != NULL)
+        log_str(&line, "db", req->db);
     log_end(&line);
 }
 
@@ -194,7 +211,12 @@ void worker_dispatch(request_t *req)
         return;
     if (req->match.def->body == ROUTE_BODY_IMAGE && request_read_image(req) != 0)
         return;
-    if (access != ROUTE_OPEN) {
+    if ((access & ROUTE_READ_REPLICA) != 0 && (access & ROUTE_STAFF) == 0) {
+        if (db_begin_read(req->worker->db, req->arena, req->request_id) != 0) {
+            response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
+            return;
+        }
+    } else if (access != ROUTE_OPEN) {
         const char **lookup = NULL;
         if ((access & ROUTE_STAFF) != 0 && (lookup = session_values(req, &claims)) == NULL) {
             response_problem(req, PROBLEM_INTERNAL, NULL, NULL); /* out of memory */
@@ -208,7 +230,11 @@ void worker_dispatch(request_t *req)
         if (lookup != NULL && session_load(req, session, access & ROUTE_STAFF) != 0)
             return;
     }
+    if (access != ROUTE_OPEN)
+        req->db = db_where(req->worker->db);
     req->match.def->handler(req);
+    if (access != ROUTE_OPEN)
+        req->db = db_where(req->worker->db); /* a read the standby failed moved */
     if (req->status == 0) {
         req->log_detail = "handler wrote no response";
         response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
@@ -256,7 +282,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
 
     struct scoreboard_slot *me = &board->slots[slot];
     arena_t *arena = arena_create(64 * 1024);
-    db_t *db = db_create(config, me);
+    db_t *db = db_create(config, board, me);
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event interest = {.events = EPOLLIN | EPOLLEXCLUSIVE};
     if (arena == NULL || db == NULL || epfd < 0 ||
@@ -291,6 +317,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
             if (getppid() != master)
                 break;
             worker_check_deadlines(&ctx, arena);
+            worker_check_standby(&ctx, arena);
             worker_collect_photos(&ctx, arena);
             continue;
         }
@@ -309,6 +336,7 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
         FCGX_Finish_r(&fcgi);
         arena_reset(arena);
         worker_check_deadlines(&ctx, arena);
+        worker_check_standby(&ctx, arena);
         served++;
         if (config->max_requests != 0 && served >= config->max_requests) {
             __atomic_store_n(&me->exit_recycled, 1, __ATOMIC_RELEASE);

@@ -52,7 +52,7 @@ LOGIN_LIMIT = ("1r/s", 30, 1)
 class Stack:
     def __init__(self, base, http_port=8080, workers=4, durable=True, portald_args=(),
                  quiet=True, key_algs=("hs256",), login_limit=LOGIN_LIMIT, pools=1,
-                 tls_port=None):
+                 tls_port=None, standby=False):
         self.base = os.path.abspath(base)
         self.http_port = http_port
         self.workers = workers
@@ -62,6 +62,11 @@ class Stack:
         self.pg_dir = os.path.join(self.base, "pg")
         self.pg_data = os.path.join(self.pg_dir, "data")
         self.pg_sock = os.path.join(self.pg_dir, "sock")
+        # a streaming read standby of that cluster (standby=True): its own data
+        # folder and socket, fed over the primary's local socket only
+        self.standby = standby
+        self.standby_data = os.path.join(self.pg_dir, "standby")
+        self.standby_sock = os.path.join(self.pg_dir, "standby-sock")
         self.run_dir = os.path.join(self.base, "run")
         self.log_dir = os.path.join(self.base, "log")
         # pools: independent pools, each its own master on its own socket, all
@@ -99,16 +104,16 @@ class Stack:
             pw = pwd.getpwnam("postgres")
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
-    def dsn(self, user, db="portal"):
-        return f"host={self.pg_sock} dbname={db} user={user}"
+    def dsn(self, user, db="portal", standby=False):
+        return f"host={self.standby_sock if standby else self.pg_sock} dbname={db} user={user}"
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.http_port}"
 
-    def psql(self, *args, user="postgres", db="portal", input_text=None):
-        cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.pg_sock, "-U", user,
-               "-d", db] + list(args)
+    def psql(self, *args, user="postgres", db="portal", input_text=None, standby=False):
+        cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+               self.standby_sock if standby else self.pg_sock, "-U", user, "-d", db] + list(args)
         res = subprocess.run(cmd, input=input_text, capture_output=True, text=True)
         if res.returncode != 0:
             raise StackError(f"psql {' '.join(args)} failed: {res.stderr.strip()}")
@@ -128,23 +133,66 @@ class Stack:
                                      "--encoding=UTF8", "--locale=C.UTF-8"]),
                        check=True, capture_output=True)
 
-    def start_postgres(self):
-        opts = (f"-c listen_addresses='' -k {self.pg_sock} -c unix_socket_permissions=0700 "
-                f"-c max_connections=200 -c timezone=UTC")
+    def _pg_start(self, data, sock, log, extra=""):
+        opts = (f"-c listen_addresses='' -k {sock} -c unix_socket_permissions=0700 "
+                f"-c max_connections=200 -c timezone=UTC" + extra)
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        log = os.path.join(self.pg_dir, "postgresql.log")
-        res = subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-l", log,
+        res = subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", data, "-l", log,
                                            "-w", "-t", "60", "-o", opts, "start"]),
                              capture_output=True, text=True)
         if res.returncode != 0:
             raise StackError(f"PostgreSQL did not start: {res.stdout}{res.stderr} (see {log})")
 
-    def stop_postgres(self):
-        if not os.path.exists(os.path.join(self.pg_data, "postmaster.pid")):
+    def _pg_stop(self, data):
+        if not os.path.exists(os.path.join(data, "postmaster.pid")):
             return
-        subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-m", "fast", "-w",
+        subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w",
                                      "-t", "60", "stop"]), capture_output=True)
+
+    def start_postgres(self):
+        self._pg_start(self.pg_data, self.pg_sock, os.path.join(self.pg_dir, "postgresql.log"))
+
+    def stop_postgres(self):
+        self._pg_stop(self.pg_data)
+
+    # ---- the read standby (standby=True) --------------------------------
+    # The primary lets the local socket replicate (initdb's pg_hba.conf:
+    # "local replication all trust"; it listens on no TCP address at all),
+    # and wal_level is replica by default. The standby is a base backup
+    # taken with -R (standby.signal and primary_conninfo written for it),
+    # through a physical replication slot, so the primary keeps the WAL a
+    # stopped standby has not yet received.
+    STANDBY_SLOT = "portal_standby"
+
+    def init_standby(self):
+        if os.path.exists(os.path.join(self.standby_data, "PG_VERSION")):
+            return
+        for d in (self.standby_data, self.standby_sock):
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o700)
+            self._owner_to_pg(d)
+        self.say(f"making a read standby in {self.standby_data}")
+        # a slot left by an earlier standby whose folder is gone
+        self.psql("-c", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                  f"WHERE slot_name = '{self.STANDBY_SLOT}'", db="postgres")
+        res = subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_basebackup", "-h", self.pg_sock,
+                                           "-U", "postgres", "-D", self.standby_data, "-R",
+                                           "-X", "stream", "-c", "fast", "-C",
+                                           "-S", self.STANDBY_SLOT]),
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError(f"pg_basebackup failed: {res.stderr.strip()}")
+
+    def start_standby(self):
+        # hot_standby_feedback: the primary's vacuum keeps rows a standby
+        # read still needs, so reads are not cancelled by recovery conflicts
+        self._pg_start(self.standby_data, self.standby_sock,
+                       os.path.join(self.pg_dir, "standby.log"),
+                       " -c hot_standby=on -c hot_standby_feedback=on")
+
+    def stop_standby(self):
+        self._pg_stop(self.standby_data)
 
     def bootstrap(self):
         with open(os.path.join(ROOT, "scripts", "bootstrap.sql")) as f:
@@ -203,6 +251,8 @@ class Stack:
             cmd = [os.path.join(build_dir(), "portald"),
                    "--listen", f"unix:{sock}", "--socket-mode", "0666",
                    "--database-url", self.dsn("portal_app")] + self.ensure_keys()
+            if self.standby:
+                cmd += ["--standby-url", self.dsn("portal_app", standby=True)]
             if self.workers:  # 0: leave it to --config or the environment
                 cmd += ["--workers", str(self.workers)]
             cmd += self.portald_args + list(extra_args)
@@ -381,6 +431,9 @@ class Stack:
             self.migrate()
             if demo:
                 self.load_demo()
+            if self.standby:
+                self.init_standby()
+                self.start_standby()
             self.start_pool()
             self.start_nginx()
             self.wait_ready()
@@ -391,6 +444,7 @@ class Stack:
     def stop(self):
         self.stop_nginx()
         self.stop_pool()
+        self.stop_standby()
         self.stop_postgres()
 
 
@@ -414,7 +468,8 @@ def run():
     base = default_data_dir()
     stack = Stack(base, http_port=port, workers=int(os.environ.get("PORTAL_WORKERS", "4")),
                   quiet=False, pools=int(os.environ.get("PORTAL_POOLS", "1")),
-                  tls_port=int(os.environ.get("PORTAL_TLS_PORT", "0")) or None)
+                  tls_port=int(os.environ.get("PORTAL_TLS_PORT", "0")) or None,
+                  standby=os.environ.get("PORTAL_STANDBY", "") not in ("", "0"))
     stopping = []
 
     # The first SIGINT, SIGTERM or SIGHUP starts the stop; any more while it
@@ -440,6 +495,8 @@ def run():
         return 0
     tls_line = (f"\n  https:       https://127.0.0.1:{stack.tls_port}/   (self-signed: "
                 f"{stack.tls_cert})" if stack.tls_port else "")
+    standby_line = (f"\n  standby:     psql \"{stack.dsn('portal_owner', standby=True)}\""
+                    "  (public reads)" if stack.standby else "")
     print(f"""
 The district portal is running.
   open:        {stack.url}/
@@ -448,7 +505,7 @@ The district portal is running.
   data folder: {base}  (kept between runs)
   logs:        {(chr(10) + "               ").join(stack.pool_logs)}
                {stack.log_dir}/nginx-access.log
-  database:    psql "{stack.dsn('portal_owner')}"
+  database:    psql "{stack.dsn('portal_owner')}"{standby_line}
   demo staff accounts (password: portal-demo):
                shajing   editor, 沙井街道
                yanluo    editor, 燕罗街道

@@ -1,7 +1,8 @@
 /*
  * health: /healthz says the worker answers (no database); /readyz says the
  * database is reachable and its schema is at least the version this build
- * was made for, so a load balancer only routes to pools that can serve.
+ * was made for, so a load balancer only routes to pools that can serve,
+ * and where the public's reads go now (the standby check's verdict).
  */
 #include <stdlib.h>
 
@@ -33,6 +34,7 @@ void health_ready(request_t *req)
         return;
     }
     response_json(req, 200,
-                  json_pack("{s:s,s:i,s:i}", "status", "ready", "schema_version", (int)have,
-                            "expected_version", (int)want));
+                  json_pack("{s:s,s:i,s:i,s:s}", "status", "ready", "schema_version", (int)have,
+                            "expected_version", (int)want, "reads",
+                            db_standby_serves_reads(req->worker->db) ? "standby" : "primary"));
 }

@@ -83,26 +83,26 @@ const struct route_def routes_table[] = {
      "The column's standings as CSV (UTF-8 with BOM)", ROUTE_DISTRICT},
 
     /* the public: no sign-in, the same answer for every reader (so nginx may
-     * keep it a moment), except the vote */
+     * keep it a moment), except the vote; the reads may run on the standby */
     {"GET", "/api/public/editions", public_editions_list, ROUTE_BODY_NONE,
-     "The column's editions, newest first", ROUTE_DB},
+     "The column's editions, newest first", ROUTE_PUBLIC_READ},
     {"GET", "/api/public/editions/{number:int}", public_edition_get, ROUTE_BODY_NONE,
-     "An edition with its cases, choices and counts", ROUTE_DB},
+     "An edition with its cases, choices and counts", ROUTE_PUBLIC_READ},
     {"GET", "/api/public/editions/{number:int}/results", public_results, ROUTE_BODY_NONE,
-     "An edition's results: counts, totals and shares per case", ROUTE_DB},
+     "An edition's results: counts, totals and shares per case", ROUTE_PUBLIC_READ},
     {"GET", "/api/public/editions/{number:int}/ballots.csv", public_ballots, ROUTE_BODY_NONE,
-     "A closed edition's ballot list, whose SHA-256 is its tally's digest", ROUTE_DB},
+     "A closed edition's ballot list, whose SHA-256 is its tally's digest", ROUTE_PUBLIC_READ},
     {"GET", "/api/public/cases/{id:int}", public_case_get, ROUTE_BODY_NONE,
-     "A published case with its choices and counts", ROUTE_DB},
+     "A published case with its choices and counts", ROUTE_PUBLIC_READ},
     {"POST", "/api/public/voter", votes_voter, ROUTE_BODY_NONE,
      "Get the signed voter cookie (a valid one is kept)", ROUTE_OPEN},
     {"POST", "/api/public/cases/{id:int}/votes", votes_cast, ROUTE_BODY_JSON,
      "Vote on a case (one vote per voter and case)", ROUTE_DB},
     {"GET", "/", pages_index, ROUTE_BODY_NONE, "The column's page: editions, newest first",
-     ROUTE_DB},
+     ROUTE_PUBLIC_READ},
     {"GET", "/editions/{number:int}", pages_edition, ROUTE_BODY_NONE,
-     "An edition's page, as the column prints it", ROUTE_DB},
-    {"GET", "/cases/{id:int}", pages_case, ROUTE_BODY_NONE, "A case's page", ROUTE_DB},
+     "An edition's page, as the column prints it", ROUTE_PUBLIC_READ},
+    {"GET", "/cases/{id:int}", pages_case, ROUTE_BODY_NONE, "A case's page", ROUTE_PUBLIC_READ},
 };
 
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
