@@ -185,6 +185,11 @@ class Stack:
             raise StackError(f"pg_basebackup failed: {res.stderr.strip()}")
 
     def start_standby(self):
+        """Starts the standby; a no-op when it runs."""
+        status = subprocess.run(self._pg_cmd([f"{PG_BIN}/pg_ctl", "-D", self.standby_data,
+                                              "status"]), capture_output=True)
+        if status.returncode == 0:
+            return
         # hot_standby_feedback: the primary's vacuum keeps rows a standby
         # read still needs, so reads are not cancelled by recovery conflicts
         self._pg_start(self.standby_data, self.standby_sock,

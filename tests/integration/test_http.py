@@ -21,6 +21,7 @@ def test_readyz_through_nginx_reports_the_schema_version(stack):
     body = r.json()
     assert body["status"] == "ready"
     assert body["schema_version"] == body["expected_version"] >= 1
+    assert body["reads"] == "primary"  # this stack has no read standby
 
 
 def test_healthz_names_the_worker_that_answered(stack):
