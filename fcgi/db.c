@@ -73,8 +73,9 @@ void db_free(db_t *db)
     free(db);
 }
 
-/* Stores where the public's reads go, logging a move (standby_reads). */
-static void db_standby_verdict(db_t *db, bool serves, int64_t lag_us)
+/* Stores where the public's reads go, logging a move (standby_reads, with
+ * why when there is something to say). */
+static void db_standby_verdict(db_t *db, bool serves, int64_t lag_us, const char *why)
 {
     STORE(db->board->standby_lag_us, lag_us);
     uint32_t now = serves ? 1u : 0u;
@@ -85,6 +86,8 @@ static void db_standby_verdict(db_t *db, bool serves, int64_t lag_us)
     log_str(&line, "reads", serves ? "standby" : "primary");
     if (lag_us >= 0)
         log_ms(&line, "lag_ms", (double)lag_us / 1000.0);
+    if (why != NULL)
+        log_str(&line, "why", why);
     log_end(&line);
 }
 
@@ -92,7 +95,7 @@ static void db_standby_verdict(db_t *db, bool serves, int64_t lag_us)
 static void db_standby_set_aside(db_t *db)
 {
     if (db->board != NULL)
-        db_standby_verdict(db, false, -1);
+        db_standby_verdict(db, false, -1, "a read failed there");
 }
 
 static void db_note_failure(db_t *db, struct db_link *link, const char *what)
@@ -498,8 +501,12 @@ bool db_in_transaction(const db_t *db)
 
 void db_standby_check(db_t *db, arena_t *arena)
 {
-    if (!db->has_standby || db->board == NULL || db->in_tx)
+    if (db->board == NULL || db->in_tx)
         return;
+    if (!db->has_standby) { /* none (any more, after a reload): nothing is read there */
+        db_standby_verdict(db, false, -1, "none");
+        return;
+    }
     struct scoreboard *board = db->board;
     uint64_t started = scoreboard_now_ns();
     /* the primary first: what the standby must have replayed to hold all
@@ -508,29 +515,38 @@ void db_standby_check(db_t *db, arena_t *arena)
         link_query(db, &db->primary, arena, SQL_STANDBY_PRIMARY_WAL, 0, NULL, NULL, NULL);
     const char *values[] = {wal != NULL && db_ok(wal) ? db_value(wal, 0, "lsn") : NULL};
     PGresult *state = link_query(db, &db->standby, arena, SQL_STANDBY_STATE, 1, values, NULL, NULL);
-    int64_t lag_us = -1;
-    if (state != NULL && db_ok(state) && db_bool(state, 0, "in_recovery")) {
-        if (db_bool(state, 0, "caught_up")) {
-            lag_us = 0;
-            STORE(board->standby_caught_up_ns, started);
-        } else {
-            /* two upper bounds on its staleness; the lesser holds */
-            long long replay_age = db_int(state, 0, "replay_age_us", -1);
-            uint64_t caught_up = LOAD(board->standby_caught_up_ns);
-            if (replay_age >= 0)
-                lag_us = replay_age;
-            if (caught_up != 0) {
-                int64_t since = (int64_t)((scoreboard_now_ns() - caught_up) / 1000u);
-                if (lag_us < 0 || since < lag_us)
-                    lag_us = since;
-            }
-        }
-    } else if (state != NULL && db_ok(state)) {
+    if (state == NULL || !db_ok(state)) {
+        db_standby_verdict(db, false, -1, "unreachable");
+        return;
+    }
+    if (!db_bool(state, 0, "in_recovery")) {
         /* promoted, or pointed at a primary: its data may part from ours */
-        logline_t line;
-        log_begin(&line, "error", "standby_not_in_recovery");
-        log_end(&line);
+        db_standby_verdict(db, false, -1, "not in recovery");
+        return;
+    }
+    int64_t lag_us = -1;
+    if (db_bool(state, 0, "caught_up")) {
+        lag_us = 0;
+        STORE(board->standby_caught_up_ns, started);
+    } else {
+        /* two upper bounds on its staleness; the lesser holds */
+        long long replay_age = db_int(state, 0, "replay_age_us", -1);
+        uint64_t caught_up = LOAD(board->standby_caught_up_ns);
+        if (replay_age >= 0)
+            lag_us = replay_age;
+        if (caught_up != 0) {
+            int64_t since = (int64_t)((scoreboard_now_ns() - caught_up) / 1000u);
+            if (lag_us < 0 || since < lag_us)
+                lag_us = since;
+        }
     }
     uint64_t max_lag_us = (uint64_t)db->config->standby_max_lag_ms * 1000u;
-    db_standby_verdict(db, lag_us >= 0 && (uint64_t)lag_us <= max_lag_us, lag_us);
+    if (lag_us >= 0 && (uint64_t)lag_us <= max_lag_us)
+        db_standby_verdict(db, true, lag_us, NULL);
+    else if (wal == NULL)
+        /* The primary is down: nothing newer can be read anywhere, so the
+         * standby keeps the reads (the lag says how old they may be) */
+        db_standby_verdict(db, true, lag_us, "primary unreachable");
+    else
+        db_standby_verdict(db, false, lag_us, "behind");
 }

@@ -146,11 +146,11 @@ static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
  * reads within about a second, and one that is back gets them again. */
 #define STANDBY_CHECK_MS 1000
 
-/* Checks the read standby, when a check is due (one worker per host). */
+/* Checks the read standby, when a check is due (one worker per host); with
+ * none configured, only says so. */
 static void worker_check_standby(struct worker_ctx *ctx, arena_t *arena)
 {
-    if (ctx->config->standby_url[0] == '\0' ||
-        !worker_claim_due(&ctx->board->standby_check_next_ns, STANDBY_CHECK_MS))
+    if (!worker_claim_due(&ctx->board->standby_check_next_ns, STANDBY_CHECK_MS))
         return;
     db_standby_check(ctx->db, arena);
     arena_reset(arena);

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 import stack as stackmod
-from conftest import (DEFAULT_POOL_ARGS, api, log_events, log_mark, login, metric,
+from conftest import (DEFAULT_POOL_ARGS, api, assert_problem, log_events, log_mark, login, metric,
                       sanitizer_reports, sql_value, wait_until)
 
 MAX_LAG_S = 2
@@ -246,3 +246,28 @@ def test_stopping_the_standby_under_reads_fails_none(standby_serving):
     assert done[0] > before_stop > 0
     back = [l for l in request_lines(stack, mark) if l["path"] in paths]
     assert back and {l["db"] for l in back} == {"standby"}
+
+
+def test_reads_stay_on_the_standby_while_the_primary_is_down(standby_serving):
+    """Nothing newer than the standby holds can be read anywhere while the
+    primary is down, so the public keeps reading there; a vote is 503."""
+    stack = standby_serving
+    paths = public_paths(stack)
+    case = voting_case(stack)
+    stack.stop_postgres()
+    try:
+        mark = log_mark(stack)
+        for path in paths:
+            r = requests.get(stack.direct + path, timeout=10)
+            assert r.status_code == 200, (path, r.text)
+        assert {l.get("db") for l in request_lines(stack, mark)} == {"standby"}
+        # the checks that find the primary gone keep the reads where they are
+        time.sleep(MAX_LAG_S + 1.5)
+        assert metric(stack, "portal_standby_reads") == 1
+        for path in paths[:5]:
+            assert requests.get(stack.direct + path, timeout=10).status_code == 200
+        assert_problem(vote(stack, case["id"], case["choices"][0]), 503, "database-unavailable")
+    finally:
+        stack.start_postgres()
+    wait_until(lambda: requests.get(stack.url + "/readyz", timeout=5).status_code == 200, 20,
+               "the primary back")
