@@ -112,8 +112,9 @@ static void db_note_failure(db_t *db, struct db_link *link, const char *what)
     link->failing = true;
     link_disconnect(db, link);
     link->last_failure_ns = scoreboard_now_ns();
-    if (link == &db->standby)
-        db_standby_set_aside(db);
+    /* the standby's reads are set aside by whoever gives up on it (a read
+     * moving to the primary, the check), not here: a stale connection
+     * found after a restart is replaced at once and keeps them */
 }
 
 static int db_prepare_all(struct db_link *link)
@@ -499,6 +500,21 @@ bool db_in_transaction(const db_t *db)
     return db->in_tx;
 }
 
+/* link_query for a statement outside a transaction, run once more on a
+ * fresh connection when the one it had turned out stale (the server
+ * restarted since): nothing ran, so nothing runs twice. */
+static PGresult *link_query_fresh(db_t *db, struct db_link *link, arena_t *arena, int statement,
+                                  size_t nparams, const char *const *values)
+{
+    bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
+    PGresult *res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
+    if (res == NULL && had_connection && link->conn == NULL) {
+        link->last_failure_ns = 0;
+        res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
+    }
+    return res;
+}
+
 void db_standby_check(db_t *db, arena_t *arena)
 {
     if (db->board == NULL || db->in_tx)
@@ -511,10 +527,9 @@ void db_standby_check(db_t *db, arena_t *arena)
     uint64_t started = scoreboard_now_ns();
     /* the primary first: what the standby must have replayed to hold all
      * the primary held when this check began */
-    PGresult *wal =
-        link_query(db, &db->primary, arena, SQL_STANDBY_PRIMARY_WAL, 0, NULL, NULL, NULL);
+    PGresult *wal = link_query_fresh(db, &db->primary, arena, SQL_STANDBY_PRIMARY_WAL, 0, NULL);
     const char *values[] = {wal != NULL && db_ok(wal) ? db_value(wal, 0, "lsn") : NULL};
-    PGresult *state = link_query(db, &db->standby, arena, SQL_STANDBY_STATE, 1, values, NULL, NULL);
+    PGresult *state = link_query_fresh(db, &db->standby, arena, SQL_STANDBY_STATE, 1, values);
     if (state == NULL || !db_ok(state)) {
         db_standby_verdict(db, false, -1, "unreachable");
         return;

@@ -212,7 +212,8 @@ void scoreboard_render(const struct scoreboard *board, strbuf_t *out)
     }
     strbuf_printf(out,
                   "# HELP portal_public_reads_total The public's read-only transactions, by the "
-                  "database they ran on.\n# TYPE portal_public_reads_total counter\n"
+                  "database they began on (a read moved to the primary counts on both).\n# TYPE "
+                  "portal_public_reads_total counter\n"
                   "portal_public_reads_total{db=\"standby\"} %llu\n"
                   "portal_public_reads_total{db=\"primary\"} %llu\n",
                   (unsigned long long)on_standby, (unsigned long long)on_primary);
