@@ -143,8 +143,10 @@ static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
 
 /* How often the read standby's lag is checked (when one is configured):
  * often enough that a standby that stops or falls behind loses the public's
- * reads within about a second, and one that is back gets them again. */
-#define STANDBY_CHECK_MS 1000
+ * reads within about a second, and one that is back gets them again. An
+ * idle pool checks when a worker's wait times out (each second per worker),
+ * so about as often. Each check is a query on either database. */
+#define STANDBY_CHECK_MS 500
 
 /* Checks the read standby, when a check is due (one worker per host); with
  * none configured, only says so. */
