@@ -145,7 +145,7 @@ static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
  * often enough that a standby that stops or falls behind loses the public's
  * reads within about a second, and one that is back gets them again. An
  * idle pool checks when a worker's wait times out (each second per worker),
- * so about as often. Each check is a query on either database. */
+ * so about as often. A check is one short query on each database. */
 #define STANDBY_CHECK_MS 500
 
 /* Checks the read standby, when a check is due (one worker per host); with
