@@ -231,11 +231,29 @@ async function story(browser) {
   // a photo with its caption
   await ed.getByLabel(/选择照片/).setInputFiles({ name: "board.png", mimeType: "image/png",
                                                  buffer: png(64, 48, [200, 40, 30]) });
-  await ed.getByLabel("照片说明").fill("设立便民张贴栏");
+  await ed.getByLabel("照片说明", { exact: true }).fill("设立便民张贴栏");
   await ed.getByRole("button", { name: "上传照片" }).click();
   await ed.getByLabel("第1张照片的说明").waitFor();
   await ed.waitForFunction(() => [...document.querySelectorAll(".photo-editor img")].every((i) => i.complete && i.naturalWidth > 0));
   check((await ed.locator(".photo-editor img").getAttribute("alt")) === "设立便民张贴栏", "the photo shows with its caption");
+  // a second photo, moved first, its caption changed, then removed
+  await ed.getByLabel(/选择照片/).setInputFiles({ name: "before.png", mimeType: "image/png",
+                                                 buffer: png(48, 64, [30, 90, 200]) });
+  await ed.getByLabel("照片说明", { exact: true }).fill("清理前");
+  await ed.getByRole("button", { name: "上传照片" }).click();
+  await ed.getByLabel("第2张照片的说明").waitFor();
+  await ed.getByRole("button", { name: "上移:第2张照片" }).click();
+  await ed.locator(".photo-editor img").first().and(ed.locator('[alt="清理前"]')).waitFor();
+  check((await ed.locator(".photo-editor img").evaluateAll((l) => l.map((i) => i.alt))).join() === "清理前,设立便民张贴栏",
+        "the second photo moved first");
+  await ed.getByLabel("第1张照片的说明").fill("清理乱张贴广告");
+  await ed.getByRole("button", { name: "保存说明" }).first().click();
+  await ed.locator('.photo-editor img[alt="清理乱张贴广告"]').waitFor();
+  check(true, "a photo's caption changed");
+  await ed.getByRole("button", { name: "删除第1张照片" }).click();
+  await ed.getByLabel("第2张照片的说明").waitFor({ state: "detached" });
+  check((await ed.locator(".photo-editor img").evaluateAll((l) => l.map((i) => i.alt))).join() === "设立便民张贴栏",
+        "the photo removed; the case keeps one");
   await screenshot(ed, "editor-draft-with-photo");
   await ed.getByRole("button", { name: "保存并提交审核" }).click();
   await ed.waitForURL(new RegExp(`#/cases/${caseId}$`));
