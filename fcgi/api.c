@@ -243,10 +243,6 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
     api_commit_and_send(req, status, res);
 }
 
-/* Public answers may be read by anyone for this long (nginx keeps them as
- * briefly), so a publish, an open or a close shows within seconds. */
-#define PUBLIC_MAX_AGE_S 2
-
 void api_commit_and_send_public(request_t *req, int status, const char *content_type,
                                 const char *body, size_t len)
 {
@@ -257,7 +253,7 @@ void api_commit_and_send_public(request_t *req, int status, const char *content_
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)body, len, NULL, 0);
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     request_add_header(req, "ETag: \"%s\"", hex);
-    request_add_header(req, "Cache-Control: public, max-age=%d", PUBLIC_MAX_AGE_S);
+    request_add_header(req, "Cache-Control: public, max-age=%d", API_PUBLIC_MAX_AGE_S);
     const char *none_match = request_param(req, "HTTP_IF_NONE_MATCH");
     if (status == 200 && none_match != NULL) {
         const char *p = strncmp(none_match, "W/", 2) == 0 ? none_match + 2 : none_match;

@@ -78,6 +78,10 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
  * made from its bytes, Cache-Control public with a short max-age (nginx
  * keeps it as briefly), and 304 without a body when a GET's If-None-Match
  * names that ETag. What it sends must be the same for every reader. */
+/* Public answers may be read by anyone for this long (nginx keeps them as
+ * briefly), so a publish, an open or a close shows within seconds. */
+#define API_PUBLIC_MAX_AGE_S 2
+
 void api_commit_and_send_public(request_t *req, int status, const char *content_type,
                                 const char *body, size_t len);
 

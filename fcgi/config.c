@@ -69,6 +69,9 @@ static const struct setting settings[] = {
     {"voter-key", "PORTAL_VOTER_KEY", "", KIND_STRING, FIELD(voter_key_file), 0, 0,
      "file of secret bytes (owner-only) the voter cookie's MAC key is made from; every pool "
      "host shares it; required"},
+    {"public-url", "PORTAL_PUBLIC_URL", "", KIND_STRING, FIELD(public_url), 0, 0,
+     "the site's address as readers reach it (https://host[:port], no path): votes from "
+     "its pages are accepted behind a TLS proxy, and link previews get absolute photo URLs"},
     {"votes-per-address", "PORTAL_VOTES_PER_ADDRESS", "100", KIND_UINT, FIELD(votes_per_address), 1,
      1000000, "votes on one case accepted from one client address (an IPv6 /64)"},
     {"database-url", "PORTAL_DATABASE_URL", "", KIND_STRING, FIELD(database_url), 0, 0,

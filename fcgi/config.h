@@ -34,6 +34,7 @@ typedef struct {
     size_t street_photo_quota; /* bytes; 0: no cap */
     /* the public vote */
     char *voter_key_file; /* "" when none */
+    char *public_url;     /* "https://portal.example": the site's own origin; "" when unknown */
     unsigned votes_per_address;
     char *database_url;
     unsigned db_connect_timeout_ms;

@@ -51,6 +51,8 @@ static int validate_choices(request_t *req)
         if (text == NULL || len == 0 || validate_chars(text) > CHOICE_CHARS_MAX ||
             strpbrk(text, "\r\n\t") != NULL || text[0] == ' ' || text[len - 1] == ' ')
             why = "each choice is 1 to 20 characters on one line, without surrounding spaces";
+        else if (strchr("=+-@", text[0]) != NULL) /* a spreadsheet would run it */
+            why = "a choice may not start with = + - or @";
         for (j = 0; j < i && why == NULL; j++)
             if (strcmp(text, json_string_value(json_array_get(choices, j))) == 0)
                 why = "the choices must all be different";

@@ -76,9 +76,11 @@ static void shanghai_date(strbuf_t *b, const char *iso)
     strbuf_printf(b, "%d年%d月%d日 %02d:%02d", y, mo, d, h, mi);
 }
 
-/* The head of every page, up to the start of <main>. description is
- * plain text (escaped and cut here); image is a photo URL or NULL. */
-static void page_begin(strbuf_t *b, const char *title, const char *description, const char *image)
+/* The head of every page, up to the start of <main>. site is public-url
+ * ("" when unknown); description is plain text (escaped and cut here);
+ * image is a photo URL or NULL. */
+static void page_begin(strbuf_t *b, const char *site, const char *title, const char *description,
+                       const char *image)
 {
     strbuf_puts(b, "<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -93,7 +95,11 @@ static void page_begin(strbuf_t *b, const char *title, const char *description, 
     html_text_cut(b, description, 120);
     strbuf_puts(b, "\">\n");
     if (image != NULL) {
+        /* link previews want an absolute URL; without public-url we cannot
+         * know the site's name (the Host header is the client's to choose,
+         * and the page is cached for everyone) */
         strbuf_puts(b, "<meta property=\"og:image\" content=\"");
+        html_text(b, site);
         html_text(b, image);
         strbuf_puts(b, "\">\n");
     }
@@ -129,7 +135,7 @@ static void send_not_found(request_t *req, const char *what)
 {
     strbuf_t b;
     strbuf_init(&b, req->arena, 2048);
-    page_begin(&b, "未找到", what, NULL);
+    page_begin(&b, req->worker->config->public_url, "未找到", what, NULL);
     strbuf_puts(&b, "<h1>未找到</h1>\n<p>");
     html_text(&b, what);
     strbuf_puts(&b, "</p>\n<p><a href=\"/\">返回专栏首页</a></p>\n");
@@ -455,7 +461,7 @@ void pages_edition(request_t *req)
         strbuf_puts(&about, text_of(e, "title"));
     }
     /* title and about are raw text: page_begin escapes them */
-    page_begin(&b, title.data, about.data, first_photo(cases));
+    page_begin(&b, req->worker->config->public_url, title.data, about.data, first_photo(cases));
     strbuf_puts(&b, "<h1>");
     html_text(&b, title.data);
     strbuf_puts(&b, "</h1>\n<p class=\"subtitle\">");
@@ -520,7 +526,8 @@ void pages_case(request_t *req)
     strbuf_puts(&title, text_of(c, "community_name"));
     strbuf_puts(&title, ":");
     strbuf_puts(&title, text_of(c, "title"));
-    page_begin(&b, title.data, text_of(c, "problem"), first_photo(one));
+    page_begin(&b, req->worker->config->public_url, title.data, text_of(c, "problem"),
+               first_photo(one));
     strbuf_puts(&b, "<p class=\"breadcrumb\"><a href=\"/editions/");
     strbuf_printf(&b, "%lld\">", (long long)json_integer_value(json_object_get(edition, "number")));
     edition_heading(&b, edition);
@@ -584,7 +591,7 @@ void pages_index(request_t *req)
     strbuf_init(&b, req->arena, 16384);
     strbuf_puts(&title, district);
     strbuf_puts(&title, COLUMN_NAME);
-    page_begin(&b, title.data, COLUMN_ABOUT, NULL);
+    page_begin(&b, req->worker->config->public_url, title.data, COLUMN_ABOUT, NULL);
     strbuf_puts(&b, "<h1>");
     html_text(&b, title.data);
     strbuf_puts(

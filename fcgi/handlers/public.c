@@ -22,6 +22,9 @@ static void send_public_doc(request_t *req, int statement, const char *param)
         return;
     const char *doc = db_value(res, 0, "doc");
     if (doc == NULL) {
+        /* kept as briefly as an answer, so a cached answer that became a
+         * 404 is replaced, not served stale for as long as it is asked for */
+        request_add_header(req, "Cache-Control: public, max-age=%d", API_PUBLIC_MAX_AGE_S);
         response_problem(req, PROBLEM_NOT_FOUND, NULL, NULL);
         return;
     }
@@ -61,6 +64,7 @@ void public_ballots(request_t *req)
     const char *csv = db_value(res, 0, "csv");
     const char *digest = db_value(res, 0, "digest");
     if (csv == NULL || digest == NULL) {
+        request_add_header(req, "Cache-Control: public, max-age=%d", API_PUBLIC_MAX_AGE_S);
         response_problem(req, PROBLEM_NOT_FOUND,
                          "an edition's ballot list is published when its vote closes", NULL);
         return;

@@ -36,6 +36,10 @@ static bool from_own_site(request_t *req)
     const char *origin = request_param(req, "HTTP_ORIGIN");
     if (origin == NULL || origin[0] == '\0')
         return true;
+    /* behind a proxy that ends TLS, the scheme nginx saw is not the reader's */
+    const char *site = req->worker->config->public_url;
+    if (site[0] != '\0' && strcmp(origin, site) == 0)
+        return true;
     const char *host = request_param(req, "HTTP_HOST");
     const char *https = request_param(req, "HTTPS");
     if (host == NULL || host[0] == '\0')

@@ -28,6 +28,7 @@ static const struct {
     {"deadline", "closes_at", "not possible now"},
     {"unknown", "action", "is not an action"},
     {"bad_content", "content", "a correction names the corrected fields in content"},
+    {"unchanged", "content", "the correction changes nothing"},
 };
 
 void workflow_refuse(request_t *req, PGresult *res)
@@ -46,6 +47,10 @@ void workflow_refuse(request_t *req, PGresult *res)
         json_object_set_new(ext, "etag", json_string(db_value(res, 0, "version")));
         response_problem(req, PROBLEM_PRECONDITION_FAILED,
                          "it changed since you read it; read it again", ext);
+    } else if (strcmp(outcome, "version_required") == 0) {
+        json_decref(ext);
+        response_problem(req, PROBLEM_PRECONDITION_REQUIRED,
+                         "send If-Match with the ETag of the version you correct", NULL);
     } else if (strcmp(outcome, "forbidden") == 0) {
         response_problem(req, PROBLEM_TRANSITION_FORBIDDEN, "another role takes that action here",
                          ext);

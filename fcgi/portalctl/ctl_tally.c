@@ -123,6 +123,13 @@ int ctl_tally(PGconn *conn, int argc, char **argv)
         printf("MISMATCH: counts at close %s, recounted now %s\n", counts_then, counts_now);
         rc = 1;
     }
+    /* the counts kept beside the votes, which the pages showed while voting */
+    const char *counts_kept = PQgetvalue(res, 0, PQfnumber(res, "kept_counts"));
+    if (strcmp(counts_kept, counts_now) != 0) {
+        printf("MISMATCH: counts kept beside the votes %s, recounted now %s\n", counts_kept,
+               counts_now);
+        rc = 1;
+    }
     if (rc == 0)
         printf("OK: the ballots in the database are the ones counted and published at close\n");
     PQclear(res);

@@ -70,8 +70,10 @@ def test_twelve_voters_find_their_receipts_in_the_list_whose_digest_was_publishe
             receipts[r.json()["receipt"]] = (case, choices[i % 3])
     close(stack, tokens, edition)
 
-    r = ballots(stack, number)
-    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    # (the 404 from before the close may be kept a moment: it shows within seconds)
+    r = wait_until(lambda: (lambda x: x if x.status_code == 200 else None)(
+        ballots(stack, number)), 10, "the ballot list")
+    assert r.headers["Content-Type"].startswith("text/csv")
     # (nginx may hold the edition as it was before the close for a moment)
     public = wait_until(lambda: (lambda d: d if d["tally"] else None)(requests.get(
         f"{stack.url}/api/public/editions/{number}", timeout=10).json()), 10, "the tally")
@@ -137,7 +139,8 @@ def test_votes_racing_the_close_are_each_in_the_list_and_none_after(stack, token
     refused = [a for a in answers if a.status_code != 201]
     assert counted, "no vote was counted before the close"
     assert all(a.status_code == 409 for a in refused), [a.text for a in refused]
-    text = ballots(stack, number).content.decode()
+    text = wait_until(lambda: (lambda x: x if x.status_code == 200 else None)(
+        ballots(stack, number)), 10, "the ballot list").content.decode()
     listed = {line.split(",")[2] for line in text.split("\n")[1:-1]}
     assert listed == set(counted), "an accepted vote is missing from the list, or one is extra"
     assert sql_value(stack, "SELECT count(*) FROM votes WHERE case_id = %s", (cases[0],)) == \
@@ -213,6 +216,10 @@ def test_the_district_exports_results_and_standings(stack, tokens, voters_nginx)
         assert_problem(api(stack, "GET", path), 401, "unauthorized")
 
 
+def version_of(stack, tokens, cid):
+    return {"If-Match": api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).headers["ETag"]}
+
+
 def test_a_reviewer_corrects_published_text_on_the_record(stack, tokens, voters_nginx):
     cid, edition, number = voting_case(stack, tokens, title="原来的标题")
     assert Voter(stack).vote(cid, "满意").status_code == 201
@@ -223,9 +230,26 @@ def test_a_reviewer_corrects_published_text_on_the_record(stack, tokens, voters_
         "action": "correct", "note": "改", "content": {"title": "x"}}), 403,
         "transition-forbidden")
     assert_problem(api(stack, "POST", url, tokens["reviewer"], json={
-        "action": "correct", "content": {"title": "x"}}), 422, "validation-failed")
-    assert_problem(api(stack, "POST", url, tokens["reviewer"], json={
-        "action": "correct", "note": "改", "content": {"title": 5}}), 422, "validation-failed")
+        "action": "correct", "note": "改", "content": {"title": "x"}}), 428,
+        "precondition-required")  # a correction names the version it corrects
+    assert_problem(api(stack, "POST", url, tokens["reviewer"], headers=version_of(
+        stack, tokens, cid), json={"action": "correct", "content": {"title": "x"}}), 422,
+        "validation-failed")
+    assert_problem(api(stack, "POST", url, tokens["reviewer"], headers=version_of(
+        stack, tokens, cid), json={"action": "correct", "note": "改", "content": {"title": 5}}),
+        422, "validation-failed")
+    # a correction leaves the case complete, and must change something
+    for blank in ({"title": " "}, {"problem": ""}, {"actions": []},
+                  {"testimonial": {"text": "", "speaker": "", "post": ""}}):
+        body = assert_problem(api(stack, "POST", url, tokens["reviewer"], headers=version_of(
+            stack, tokens, cid), json={"action": "correct", "note": "改", "content": blank}),
+            422, "validation-failed")
+        assert "still needs" in body["detail"], body
+    assert_problem(api(stack, "POST", url, tokens["reviewer"], headers=version_of(
+        stack, tokens, cid), json={"action": "correct", "note": "改",
+                                   "content": {"title": "原来的标题", "testimonial": {}}}),
+        422, "validation-failed")
+    stale = version_of(stack, tokens, cid)
     draft = new_case(stack, tokens)
     assert_problem(api(stack, "POST", f"/api/cases/{draft}/transitions", tokens["reviewer"],
                        json={"action": "correct", "note": "改", "content": {"title": "x"}}),
@@ -234,9 +258,13 @@ def test_a_reviewer_corrects_published_text_on_the_record(stack, tokens, voters_
         "action": "close", "note": "x", "content": {"title": "x"}}), 422, "validation-failed")
     assert sql_value(stack, "SELECT title FROM cases WHERE id = %s", (cid,)) == "原来的标题"
 
-    r = api(stack, "POST", url, tokens["reviewer"], json={
+    r = api(stack, "POST", url, tokens["reviewer"], headers=version_of(stack, tokens, cid), json={
         "action": "correct", "note": "标题有错别字", "content": {"title": "更正后的标题"}})
     assert r.status_code == 200, r.text
+    # a second reviewer who read the case before sees it changed, never overwrites it
+    assert_problem(api(stack, "POST", url, tokens["reviewer"], headers=stale, json={
+        "action": "correct", "note": "另一处", "content": {"title": "另一个标题"}}), 412,
+        "precondition-failed")
     assert r.json()["state"] == "voting"
     case = api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()
     assert case["title"] == "更正后的标题"
@@ -277,11 +305,11 @@ def test_a_correction_removes_and_recaptions_published_photos(stack, tokens):
                json={"action": "approve", "edition_id": edition}).status_code == 200
     url = f"/api/cases/{cid}/transitions"
     for bad in ([{"id": first}, {"id": first}], [{"id": 999999}], [{"caption": "x"}], "x"):
-        r = api(stack, "POST", url, tokens["reviewer"],
+        r = api(stack, "POST", url, tokens["reviewer"], headers=version_of(stack, tokens, cid),
                 json={"action": "correct", "note": "删图", "content": {"photos": bad}})
         assert_problem(r, 422, "validation-failed")
     assert sql_value(stack, "SELECT count(*) FROM case_photos WHERE case_id = %s", (cid,)) == 2
-    r = api(stack, "POST", url, tokens["reviewer"], json={
+    r = api(stack, "POST", url, tokens["reviewer"], headers=version_of(stack, tokens, cid), json={
         "action": "correct", "note": "第一张照片含有居民的面部,撤下",
         "content": {"photos": [{"id": second, "caption": "更正后的说明"}]}})
     assert r.status_code == 200, r.text
