@@ -420,3 +420,85 @@ BEGIN
     outcome := 'ok';
     RETURN NEXT;
 END $$;
+
+-- ---- the close waits for the votes under way before it locks any case -------------
+
+-- Found by the test of votes racing the close: the close locked its cases,
+-- then waited (in the tally trigger) for the votes under way, while each of
+-- those waited for its case's row (the foreign key of the vote) - a
+-- deadlock. The close now takes the edition's vote lock first.
+CREATE OR REPLACE FUNCTION edition_move(p_edition bigint, p_action text, p_closes_at timestamptz,
+                             p_role text, expected_version integer)
+    RETURNS TABLE (outcome text, state text, version integer, allowed text[], detail text)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    e     editions;
+    t     case_actions;
+    moved integer := 0;
+    c     cases;
+    v     integer;
+BEGIN
+    SELECT * INTO e FROM editions WHERE id = p_edition FOR UPDATE;
+    IF FOUND AND p_action = 'close' THEN
+        -- before any case is locked: a vote under way holds this lock
+        -- shared and needs its case's key (its foreign key) to finish
+        PERFORM pg_advisory_xact_lock(edition_vote_lock_key(p_edition));
+    END IF;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found', NULL::text, NULL::integer, NULL::text[], NULL::text;
+        RETURN;
+    END IF;
+    state := e.state;
+    version := e.version;
+    allowed := allowed_actions(e.state, p_role, 'edition');
+    SELECT * INTO t FROM case_actions a
+     WHERE a.action = p_action AND a.from_state = e.state AND a.role = p_role
+       AND a.scope = 'edition';
+    IF expected_version IS NOT NULL AND expected_version <> e.version THEN
+        outcome := 'stale';
+    ELSIF NOT EXISTS (SELECT 1 FROM case_actions a WHERE a.action = p_action
+                                                     AND a.scope = 'edition') THEN
+        outcome := 'unknown';
+    ELSIF t.action IS NULL THEN
+        outcome := CASE WHEN EXISTS (SELECT 1 FROM case_actions a
+                                      WHERE a.action = p_action AND a.from_state = e.state
+                                        AND a.scope = 'edition')
+                        THEN 'forbidden' ELSE 'not_allowed' END;
+    ELSIF p_action = 'open' AND coalesce(p_closes_at, e.closes_at) IS NULL THEN
+        outcome := 'deadline';
+        detail := 'opening the vote needs closes_at, the deadline';
+    ELSIF p_action = 'open' AND coalesce(p_closes_at, e.closes_at) <= now() THEN
+        outcome := 'deadline';
+        detail := 'the deadline must be in the future';
+    ELSIF p_action = 'open' AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.edition_id = e.id) THEN
+        outcome := 'empty';
+        detail := 'an edition opens for voting with at least one case in it';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    FOR c IN SELECT * FROM cases k WHERE k.edition_id = e.id AND k.state = t.from_state
+             ORDER BY k.id FOR UPDATE LOOP
+        UPDATE cases k SET state = t.to_state WHERE k.id = c.id RETURNING k.version INTO v;
+        INSERT INTO case_events (case_id, action, from_state, to_state, actor_id, actor,
+                                 edition_id, version, request_id)
+        VALUES (c.id, p_action, c.state, t.to_state,
+                CASE WHEN p_role = 'system' THEN NULL ELSE portal_user_id() END,
+                CASE WHEN p_role = 'system' THEN 'system' ELSE portal_actor() END,
+                e.id, v, nullif(current_setting('portal.request_id', true), ''));
+        moved := moved + 1;
+    END LOOP;
+    UPDATE editions ed
+       SET state = t.to_state, -- an edition's states are its cases' from published on
+           closes_at = CASE WHEN p_action = 'open' THEN coalesce(p_closes_at, ed.closes_at)
+                            ELSE ed.closes_at END,
+           opened_at = CASE WHEN p_action = 'open' THEN now() ELSE ed.opened_at END,
+           closed_at = CASE WHEN p_action = 'close' THEN now() ELSE ed.closed_at END
+     WHERE ed.id = e.id
+    RETURNING ed.state, ed.version INTO state, version;
+    outcome := 'ok';
+    detail := moved || ' cases moved';
+    allowed := allowed_actions(state, p_role, 'edition');
+    RETURN NEXT;
+END $$;
