@@ -481,6 +481,76 @@ int db_commit(db_t *db, arena_t *arena)
     return res != NULL && db_ok(res) ? 0 : -1;
 }
 
+PGresult *db_query_commit(db_t *db, arena_t *arena, int statement, size_t nparams,
+                          const char *const *values, bool *committed)
+{
+    *committed = false;
+    struct db_link *link = db->link;
+    if (statement < 0 || statement >= SQL_COUNT || !db->in_tx || link != &db->primary ||
+        link->conn == NULL || nparams != (size_t)sql_files[statement].nparams) {
+        /* not what this is for (a write outside a transaction on the
+         * primary): the plain way, which logs a mismatch */
+        PGresult *res = db_query(db, arena, statement, nparams, values);
+        if (res != NULL && db_ok(res))
+            *committed = db_commit(db, arena) == 0;
+        return res;
+    }
+    PGconn *conn = link->conn;
+    if (PQenterPipelineMode(conn) != 1) {
+        db_note_failure(db, link, "pipeline");
+        return NULL;
+    }
+    bool sent =
+        PQsendQueryPrepared(conn, sql_files[statement].name, (int)nparams, values, NULL, NULL, 0) ==
+            1 &&
+        PQsendQueryPrepared(conn, sql_files[SQL_TX_COMMIT].name, 0, NULL, NULL, NULL, 0) == 1 &&
+        PQpipelineSync(conn) == 1;
+    PGresult *results[2] = {NULL, NULL};
+    /* each query's result, each followed by NULL, then the sync */
+    for (int i = 0; i < 2 && sent; i++) {
+        results[i] = PQgetResult(conn);
+        if (results[i] == NULL) {
+            sent = false;
+            break;
+        }
+        PGresult *extra;
+        while ((extra = PQgetResult(conn)) != NULL)
+            PQclear(extra);
+    }
+    if (sent) {
+        PGresult *sync = PQgetResult(conn);
+        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+            sent = false;
+        PQclear(sync);
+    }
+    if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
+        PQclear(results[0]);
+        PQclear(results[1]);
+        db->in_tx = false;
+        db_note_failure(db, link, sql_files[statement].name);
+        return NULL;
+    }
+    PGresult *res = results[0];
+    ExecStatusType commit = PQresultStatus(results[1]);
+    PQclear(results[1]);
+    /* COMMIT ran (and ended the transaction, even when it failed) unless
+     * the statement's failure made the pipeline skip it */
+    if (commit != PGRES_PIPELINE_ABORTED)
+        db->in_tx = false;
+    *committed = commit == PGRES_COMMAND_OK;
+    if (arena_defer(arena, result_release, res) != 0)
+        return NULL;
+    if (!db_ok(res)) {
+        logline_t line;
+        log_begin(&line, "warn", "db_statement_failed");
+        log_str(&line, "statement", sql_files[statement].name);
+        log_str(&line, "sqlstate", db_sqlstate(res));
+        log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        log_end(&line);
+    }
+    return res;
+}
+
 void db_rollback(db_t *db)
 {
     struct db_link *link = db->link;

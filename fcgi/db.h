@@ -91,6 +91,14 @@ int db_begin_read(db_t *db, arena_t *arena, const char *request_id);
 /* Where the open transaction runs, or the last one ran: "primary" or "standby". */
 const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
+/* db_query, then COMMIT in the same round trip: the transaction's row
+ * locks are released as soon as the statement is done, not one round trip
+ * to the worker later. For a statement that writes nothing unless it
+ * succeeds. *committed says whether COMMIT succeeded; when the statement
+ * failed, COMMIT did not run and the failed transaction is left for
+ * db_rollback. */
+PGresult *db_query_commit(db_t *db, arena_t *arena, int statement, size_t nparams,
+                          const char *const *values, bool *committed);
 /* Rolls back if a transaction is open; safe to call at any time. */
 void db_rollback(db_t *db);
 bool db_in_transaction(const db_t *db);

@@ -133,7 +133,12 @@ void votes_cast(request_t *req)
         receipt, address, arena_printf(req->arena, "%u", config->votes_per_address),
     };
     request_add_header(req, "Cache-Control: no-store");
-    PGresult *res = db_query(req->worker->db, req->arena, SQL_VOTES_CAST, COUNT(values), values);
+    /* vote_cast writes nothing unless it counts the vote, and it holds the
+     * row of this case and address until COMMIT: committing in the same
+     * round trip keeps one office's votes from queueing behind a worker */
+    bool committed;
+    PGresult *res = db_query_commit(req->worker->db, req->arena, SQL_VOTES_CAST, COUNT(values),
+                                    values, &committed);
     if (res == NULL || !db_ok(res)) {
         refuse_failed_vote(req, res);
         return;
@@ -162,8 +167,10 @@ void votes_cast(request_t *req)
             json_pack("{s:I,s:s?,s:s?,s:b,s:o}", "case_id", (json_int_t)strtoll(case_id, NULL, 10),
                       "choice", db_value(res, 0, "choice"), "receipt", db_value(res, 0, "receipt"),
                       "counted", counted, "votes", votes ? votes : json_object());
-        if (api_commit(req) != 0) {
+        if (!committed) { /* as api_commit answers */
             json_decref(body);
+            response_problem(req, PROBLEM_CONFLICT, "the change could not be saved; try again",
+                             NULL);
             return;
         }
         response_json(req, counted ? 201 : 200, body);
