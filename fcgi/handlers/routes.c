@@ -58,7 +58,9 @@ const struct route_def routes_table[] = {
     {"GET", "/api/cases/{id:int}/diff", cases_diff, ROUTE_BODY_NONE,
      "What changed between two versions (default: since the last submission)", ROUTE_STAFF},
     {"POST", "/api/cases/{id:int}/photos", photos_upload, ROUTE_BODY_IMAGE,
-     "Add a photo to a draft (JPEG, PNG or WebP; If-Match required)", ROUTE_EDITOR},
+     "Add a photo to a draft, or (a reviewer, ?reason=) to a published case as a correction "
+     "(JPEG, PNG or WebP; If-Match required)",
+     ROUTE_EDITOR | ROUTE_REVIEWER},
     {"PATCH", "/api/cases/{id:int}/photos/{photo_id:int}", photos_update, ROUTE_BODY_JSON,
      "Caption or move a photo (If-Match required)", ROUTE_EDITOR},
     {"DELETE", "/api/cases/{id:int}/photos/{photo_id:int}", photos_delete, ROUTE_BODY_NONE,

@@ -147,6 +147,14 @@ def reviewer_only(status):
 PNG = object()  # the body is a new photo, sent as image/png
 
 
+def photo_upload_rule(role, obj):
+    """Editors upload to their own drafts; a reviewer's upload is a correction
+    of a published case, so a draft is as missing to them as to anyone."""
+    if role == "reviewer":
+        return 404
+    return editors_own_draft(201)(role, obj)
+
+
 # (method, path template, kind of object, body, expected(role, object)). Every
 # write sends the object's current ETag and a body the handler accepts, so the
 # answer comes from looking the object up, not from a check made before it.
@@ -164,7 +172,7 @@ MATRIX = [
     ("GET", "/api/cases/{id}/revisions", "case", None, own_draft(200)),
     ("GET", "/api/cases/{id}/revisions/1", "case", None, own_draft(200)),
     ("GET", "/api/cases/{id}/diff", "case", None, own_draft(200)),
-    ("POST", "/api/cases/{id}/photos", "case", PNG, editors_own_draft(201)),
+    ("POST", "/api/cases/{id}/photos", "case", PNG, photo_upload_rule),
     ("PATCH", "/api/cases/{id}/photos/{photo_id}", "photo", {"caption": "x"},
      editors_own_draft(200)),
     ("DELETE", "/api/cases/{id}/photos/{photo_id}", "photo", None, editors_own_draft(200)),

@@ -321,3 +321,49 @@ def test_a_correction_removes_and_recaptions_published_photos(stack, tokens):
     earlier = api(stack, "GET", f"/api/cases/{cid}/revisions/{revisions[-2]['version']}",
                   tokens["reviewer"]).json()
     assert [p["caption"] for p in earlier["content"]["photos"]] == ["第一张", "第二张"]
+
+
+def test_a_reviewer_replaces_a_published_picture_on_the_record(stack, tokens):
+    from conftest import png_bytes, upload
+    cid = new_case(stack, tokens, title="换图")
+    etag = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).headers["ETag"]
+    assert upload(stack, tokens["shajing"], cid, png_bytes(colour=(200, 1, 1)), etag,
+                  caption="拍错的照片").status_code == 201
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
+               json={"action": "submit"}).status_code == 200
+    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
+                  json={"number": 9950 + cid % 40, "title": "换图期"}).json()["id"]
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+               json={"action": "approve", "edition_id": edition}).status_code == 200
+    old = api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()["photos"]
+    assert [p["caption"] for p in old] == ["拍错的照片"]
+    new_picture = png_bytes(colour=(3, 141, 59))
+    etag = version_of(stack, tokens, cid)["If-Match"]
+    path = f"/api/cases/{cid}/photos?caption=新照片"
+    # a reason is required; an editor may not; a reviewer cannot reach a draft
+    assert_problem(api(stack, "POST", path, tokens["reviewer"], data=new_picture,
+                       headers={"Content-Type": "image/png", "If-Match": etag}), 422,
+                   "validation-failed")
+    assert_problem(upload(stack, tokens["shajing"], cid, new_picture, etag), 409, "not-editable")
+    draft = new_case(stack, tokens)
+    assert_problem(api(stack, "POST", f"/api/cases/{draft}/photos?reason=x", tokens["reviewer"],
+                       data=new_picture, headers={"Content-Type": "image/png", "If-Match": '"1"'}),
+                   404, "not-found")
+    r = api(stack, "POST", path + "&reason=原照片拍错了社区", tokens["reviewer"], data=new_picture,
+            headers={"Content-Type": "image/png", "If-Match": etag})
+    assert r.status_code == 201, r.text
+    added = [p for p in r.json()["photos"] if p["caption"] == "新照片"]
+    assert len(added) == 1
+    keep = [{"id": added[0]["id"]}]
+    r = api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+            headers={"If-Match": r.headers["ETag"]},
+            json={"action": "correct", "note": "撤下拍错的照片", "content": {"photos": keep}})
+    assert r.status_code == 200, r.text
+    doc = wait_until(lambda: (lambda d: d if [p["caption"] for p in d["photos"]] == ["新照片"]
+                              else None)(requests.get(f"{stack.url}/api/public/cases/{cid}",
+                                                      timeout=10).json()), 10, "the new picture")
+    assert requests.get(stack.url + doc["photos"][0]["url"], timeout=10).content == new_picture
+    assert [c["reason"] for c in doc["corrections"]][-2:] == ["原照片拍错了社区", "撤下拍错的照片"]
+    events = api(stack, "GET", f"/api/cases/{cid}/events", tokens["reviewer"]).json()
+    assert [e["action"] for e in events][-2:] == ["correct", "correct"]
+    assert all(p["id"] != added[0]["id"] for p in old)
