@@ -708,7 +708,8 @@ def test_bad_photos_get_4xx_and_nothing_is_stored(stack, tokens):
     assert_problem(r, 413)
     # another street's case, a reviewer, a case under review
     assert_problem(upload(stack, tokens["yanluo"], cid, good, '"1"'), 404, "not-found")
-    assert_problem(upload(stack, tokens["reviewer"], cid, good, '"1"'), 403, "forbidden")
+    # (a reviewer's upload corrects a published case; a draft is out of its sight)
+    assert_problem(upload(stack, tokens["reviewer"], cid, good, '"1"'), 404, "not-found")
     v = state_of(stack, rid)[1]
     assert_problem(upload(stack, tokens["shajing"], rid, good, f'"{v}"'), 409, "not-editable")
     assert_problem(upload(stack, tokens["shajing"], cid, good, '"1"', caption="a%0Ab"), 422,
