@@ -150,3 +150,38 @@ export async function photoURL(url) {
   photoCache.set(url, obj);
   return obj;
 }
+
+// An export (CSV or JSON) saved as a file: it needs the token, which a link
+// cannot send, so the bytes are fetched here and offered from an object URL
+// of this page's own origin through <a download>. The token is never in a URL.
+export async function download(path, fallbackName) {
+  const send = () => fetch(path, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {}, credentials: "same-origin", cache: "no-store" });
+  let res = await send();
+  if (res.status === 401) {
+    if (await refresh()) res = await send();
+    if (res.status === 401) {
+      token = null;
+      onExpired();
+      throw new SessionExpired();
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, await readBody(res));
+  const blob = await res.blob();
+  const cd = res.headers.get("Content-Disposition") || "";
+  const m = /filename\*=UTF-8''([^;]+)/i.exec(cd) || /filename="?([^";]+)"?/i.exec(cd);
+  let name = fallbackName;
+  if (m) {
+    try { name = decodeURIComponent(m[1]); } catch { name = m[1]; }
+  }
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return name;
+}

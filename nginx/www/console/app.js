@@ -12,9 +12,12 @@ const ROUTES = [
   [/^\/cases\/(\d+)$/, "case"],
   [/^\/cases\/(\d+)\/edit$/, "editor"],
   [/^\/cases\/(\d+)\/history$/, "history"],
+  [/^\/cases\/(\d+)\/correct$/, "correct"],
   [/^\/queue$/, "queue"],
   [/^\/editions$/, "editions"],
   [/^\/editions\/(\d+)$/, "edition"],
+  [/^\/editions\/(\d+)\/results$/, "results"],
+  [/^\/standings$/, "standings"],
   [/^\/admin\/streets$/, "streets"],
   [/^\/admin\/communities$/, "communities"],
   [/^\/admin\/users$/, "users"],
@@ -23,10 +26,11 @@ const ROUTES = [
 
 const NAV = {
   editor: [["#/", "待办"], ["#/cases", "本街道案例"], ["#/cases/new", "新建案例"]],
-  reviewer: [["#/", "待办"], ["#/queue", "审核队列"], ["#/editions", "期刊与投票"], ["#/cases", "全部案例"]],
+  reviewer: [["#/", "待办"], ["#/queue", "审核队列"], ["#/editions", "期刊与投票"], ["#/standings", "排名"],
+             ["#/cases", "全部案例"]],
   admin: [["#/", "待办"], ["#/admin/streets", "街道"], ["#/admin/communities", "社区"],
           ["#/admin/users", "账号"], ["#/admin/audit", "审计日志"], ["#/cases", "案例"],
-          ["#/editions", "期刊"]],
+          ["#/editions", "期刊"], ["#/standings", "排名"]],
 };
 
 let cleanup = null;

@@ -160,7 +160,7 @@ const FIELDS = {
   "testimonial.text": "履新感言", "testimonial.speaker": "发言人", "testimonial.post": "职务",
   community_id: "社区", note: "理由", edition_id: "期数", number: "期号", closes_at: "投票截止",
   choices: "投票选项", username: "用户名", display_name: "姓名", password: "密码",
-  role: "角色", street_id: "街道", name: "名称",
+  role: "角色", street_id: "街道", name: "名称", content: "更正内容", photos: "照片",
 };
 export function fieldName(f) {
   if (!f) return "";

@@ -90,6 +90,11 @@ export async function render(main, ctx) {
     any = true;
     await reviewPanel(panel, ctx, c, move, run, after);
   }
+  if (me.role === "reviewer" && ["published", "voting", "closed"].includes(c.state)) {
+    any = true;
+    panel.append(h("p.muted", null, "发布后的文字只能通过更正修改:要写明理由,公众页面会显示。"),
+      h("p", null, h("a.button", { href: `#/cases/${id}/correct` }, "更正")));
+  }
   if (!any) panel.appendChild(h("p.muted", null, `此案例${STATE[c.state] || c.state},您现在无需操作。`));
   panel.appendChild(out);
 

@@ -31,6 +31,8 @@ export async function render(main, ctx) {
       ed.opened_at ? " · 开始于 " : "", ed.opened_at ? timeEl(ed.opened_at) : "",
       ed.closed_at ? " · 结束于 " : "", ed.closed_at ? timeEl(ed.closed_at) : ""),
     h("p", null, h("a", { href: `/editions/${ed.number}` }, "查看公众页面"),
+      ed.state !== "published" && ctx.me.role !== "editor" ? " · " : "",
+      ed.state !== "published" && ctx.me.role !== "editor" ? h("a", { href: `#/editions/${ed.id}/results` }, "结果与导出") : "",
       " · 投票选项:", ed.choices.join(" / ")));
 
   // live counts

@@ -1,0 +1,205 @@
+// A correction after publication (reviewer; published, voting or closed
+// case): the text as the editor's fields hold it, the photos to keep
+// (removed, reordered, recaptioned; none added), and a required reason. Sent
+// as the transition `correct` with If-Match naming the version corrected;
+// only the fields that changed go in `content`.
+import * as API from "../api.js";
+import { h, heading, field, ordinal, stateBadge, say, errorBox, clear } from "../ui.js";
+import { photoFigure } from "./content.js";
+
+const CORRECTABLE = ["published", "voting", "closed"];
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+function contentOf(c) {
+  return {
+    title: c.title || "",
+    problem: c.problem || "",
+    actions: (c.actions || []).map((a) => ({ headline: a.headline, body: a.body })),
+    testimonial: { text: c.testimonial?.text || "", speaker: c.testimonial?.speaker || "",
+                   post: c.testimonial?.post || "" },
+    photos: (c.photos || []).map((p) => ({ id: p.id, caption: p.caption || "" })),
+  };
+}
+
+export async function render(main, ctx) {
+  const id = ctx.params[0];
+  const { data: c, etag } = await API.api("GET", `/api/cases/${id}`);
+  main.append(
+    h("p.breadcrumb", null, h("a", { href: "#/cases" }, "案例"), " › ",
+      h("a", { href: `#/cases/${id}` }, `#${id}`), " › 更正"),
+    heading(`更正:${c.title || "(无标题)"}`),
+    h("p.meta", null, stateBadge(c.state), ` ${c.street_name} · ${c.community_name} · 更正第${c.version}版`));
+  if (ctx.me.role !== "reviewer" || !CORRECTABLE.includes(c.state)) {
+    main.appendChild(h("p", null, ctx.me.role !== "reviewer"
+      ? "只有区审核员可以更正已发布的案例。" : "只有已发布、投票中或已结束的案例可以更正。"));
+    return;
+  }
+  const server = contentOf(c);
+  const model = structuredClone(server);
+  const byId = new Map((c.photos || []).map((p) => [p.id, p]));
+
+  const title = h("input", { name: "title", maxlength: 200, value: model.title });
+  const problem = h("textarea", { name: "problem", rows: 5, maxlength: 5000 });
+  problem.value = model.problem;
+  const tText = h("textarea", { name: "testimonial-text", rows: 4, maxlength: 2000 });
+  tText.value = model.testimonial.text;
+  const tSpeaker = h("input", { name: "testimonial-speaker", maxlength: 50, value: model.testimonial.speaker });
+  const tPost = h("input", { name: "testimonial-post", maxlength: 100, value: model.testimonial.post });
+  const note = h("textarea", { name: "note", rows: 3, maxlength: 2000, required: true, "aria-required": "true" });
+  const actionsBox = h("ol.action-editor", { "aria-label": "干事情况各项" });
+  const photosBox = h("ol.photo-editor", { "aria-label": "保留的照片" });
+  const errors = h("div", { "aria-live": "polite" });
+
+  function read() {
+    model.title = title.value;
+    model.problem = problem.value;
+    model.testimonial = { text: tText.value, speaker: tSpeaker.value, post: tPost.value };
+    model.actions = [...actionsBox.querySelectorAll(":scope > li")].map((li) => ({
+      headline: li.querySelector(".a-headline").value, body: li.querySelector(".a-body").value }));
+    model.photos = [...photosBox.querySelectorAll(":scope > li")].map((li) => ({
+      id: Number(li.dataset.photo), caption: li.querySelector("input").value }));
+    return model;
+  }
+  const moveIn = (list, i, what) => {
+    if (what === "up") [list[i - 1], list[i]] = [list[i], list[i - 1]];
+    if (what === "down") [list[i + 1], list[i]] = [list[i], list[i + 1]];
+    if (what === "remove") list.splice(i, 1);
+    return what === "up" ? i - 1 : what === "down" ? i + 1 : Math.min(i, list.length - 1);
+  };
+  const focusIn = (box, index, what, fallback) => {
+    const li = box.children[index];
+    const el = li && li.querySelector(`button[data-what="${what}"]`);
+    (el && !el.disabled ? el : li ? li.querySelector("input") : fallback).focus();
+  };
+
+  function drawActions(focus) {
+    clear(actionsBox);
+    model.actions.forEach((a, i) => {
+      const head = h("input.a-headline", { maxlength: 200, value: a.headline });
+      const body = h("textarea.a-body", { rows: 3, maxlength: 5000 });
+      body.value = a.body;
+      const btn = (label, what, disabled) => h("button.small", { type: "button", disabled,
+        "aria-label": `${label}:${ordinal(i + 1)}`, dataset: { what }, onclick: () => {
+          read();
+          const to = moveIn(model.actions, i, what);
+          drawActions({ index: to, what });
+        } }, label);
+      actionsBox.appendChild(h("li.action-item", null,
+        h("fieldset", null, h("legend", null, ordinal(i + 1)),
+          field("小标题", head), field("具体做法", body),
+          h("div.row-buttons", null, btn("上移", "up", i === 0),
+            btn("下移", "down", i === model.actions.length - 1), btn("删除", "remove", false)))));
+    });
+    if (focus) focusIn(actionsBox, focus.index, focus.what, addAction);
+  }
+  const addAction = h("button", { type: "button", onclick: () => {
+    read();
+    model.actions.push({ headline: "", body: "" });
+    drawActions();
+    actionsBox.lastChild.querySelector("input").focus();
+  } }, "添加一项");
+
+  function drawPhotos(focus) {
+    clear(photosBox);
+    model.photos.forEach((p, i) => {
+      const orig = byId.get(p.id);
+      const cap = h("input", { maxlength: 200, value: p.caption });
+      const btn = (label, what, disabled) => h(`button.small${what === "remove" ? ".danger" : ""}`, {
+        type: "button", disabled, "aria-label": `${label}:第${i + 1}张照片`, dataset: { what }, onclick: () => {
+          read();
+          const to = moveIn(model.photos, i, what);
+          drawPhotos({ index: to, what });
+        } }, label);
+      photosBox.appendChild(h("li", { dataset: { photo: String(p.id) } }, photoFigure(orig),
+        field(`第${i + 1}张照片的说明`, cap),
+        h("div.row-buttons", null, btn("上移", "up", i === 0),
+          btn("下移", "down", i === model.photos.length - 1), btn("不再显示", "remove", false))));
+    });
+    photosNote.textContent = model.photos.length < server.photos.length
+      ? `将撤下 ${server.photos.length - model.photos.length} 张照片。` : "";
+    if (focus) focusIn(photosBox, focus.index, focus.what, photosHeading);
+  }
+  const photosHeading = h("legend", { tabindex: "-1" }, "照片");
+  const photosNote = h("p.hint", { "aria-live": "polite" });
+
+  const send = h("button.primary", { type: "submit" }, "提交更正");
+  const form = h("form.editor", { novalidate: true },
+    h("p.hint", null, "更正会成为新的一版,原来的文字仍保留在历史记录中;公众页面会显示“更正”及理由。投票不受影响。"),
+    field("事项名称", title),
+    field("问题困难", problem),
+    h("fieldset.actions-fieldset", null, h("legend", null, "干事情况"), actionsBox, addAction),
+    h("fieldset", null, h("legend", null, "履新感言"),
+      field("感言", tText), field("发言人", tSpeaker), field("职务", tPost)),
+    server.photos.length ? h("fieldset", null, photosHeading,
+      h("p.hint", null, "可以撤下、调整顺序或修改说明;更正不能添加新照片。"), photosBox, photosNote) : null,
+    field("更正理由(必填,公众页面会显示)", note),
+    errors,
+    h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}` }, "取消")));
+
+  function changes() {
+    read();
+    const content = {};
+    if (model.title !== server.title) content.title = model.title;
+    if (model.problem !== server.problem) content.problem = model.problem;
+    const actions = model.actions.filter((a) => a.headline.trim() || a.body.trim());
+    if (!same(actions, server.actions)) content.actions = actions;
+    if (!same(model.testimonial, server.testimonial)) content.testimonial = { ...model.testimonial };
+    if (!same(model.photos, server.photos)) {
+      content.photos = model.photos.map((p) => ({ id: p.id, caption: p.caption }));
+    }
+    return content;
+  }
+  function markField(f) {
+    const m = /^(?:content\.)?actions\[(\d+)\]\.(headline|body)$/.exec(f || "");
+    const key = (f || "").replace(/^content\./, "");
+    const el = m ? actionsBox.children[Number(m[1])]?.querySelector(m[2] === "headline" ? ".a-headline" : ".a-body")
+      : { title, problem, "testimonial.text": tText, "testimonial.speaker": tSpeaker,
+          "testimonial.post": tPost, testimonial: tText, actions: addAction, note, content: title }[key];
+    if (el) {
+      if (el !== addAction) el.setAttribute("aria-invalid", "true");
+      el.focus();
+    }
+  }
+  const refuse = (text, f) => {
+    errors.replaceChildren(h("div.alert.error", { role: "alert" }, h("p", null, text)));
+    markField(f);
+  };
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    form.querySelectorAll("[aria-invalid]").forEach((x) => x.removeAttribute("aria-invalid"));
+    errors.replaceChildren();
+    const content = changes();
+    if (!Object.keys(content).length) return refuse("没有改动:更正至少要改一处。", "title");
+    if (!note.value.trim()) return refuse("请填写更正理由。", "note");
+    send.disabled = true;
+    try {
+      await API.api("POST", `/api/cases/${id}/transitions`,
+        { json: { action: "correct", note: note.value.trim(), content }, etag });
+      say("已更正。历史记录中有这次更正和新的一版。", "ok");
+      ctx.go(`#/cases/${id}/history`);
+    } catch (err) {
+      if (err instanceof API.SessionExpired) return;
+      if (err.status === 412 || err.status === 428) {
+        const reload = h("button", { type: "button", onclick: () => ctx.go(`#/cases/${id}/correct`) }, "重新载入最新内容");
+        errors.replaceChildren(h("div.alert.error", { role: "alert", "data-testid": "conflict" },
+          h("p", null, "没有更正:这个案例在您打开本页之后已被修改(别人可能刚更正过)。请重新载入,核对最新内容后再更正。"),
+          h("p", null, reload)));
+        reload.focus();
+        return;
+      }
+      if (err.status === 422 && err.problem?.errors) err.problem.title_zh = "没有更正:请修改以下内容";
+      errors.replaceChildren(errorBox(err));
+      const first = err.problem?.errors?.[0]?.field;
+      if (first) markField(first);
+    } finally {
+      send.disabled = false;
+    }
+  });
+
+  drawActions();
+  drawPhotos();
+  main.appendChild(form);
+}
+
+
