@@ -24,7 +24,17 @@
 //      brings back the editor with the text;
 //   5. the first screen's bytes, and the security headers of the console;
 //   6. axe-core on the sign-in page, the case editor and the review queue:
-//      every violation printed, a serious or critical one fails.
+//      every violation printed, a serious or critical one fails;
+//   7. after publication (the story's closed edition): the reviewer corrects
+//      the case's title and a photo's caption with a reason (a second tab
+//      still on the old version is refused with 412 and offered a reload);
+//      the history shows the correction and the new version, the public case
+//      page shows 更正 with the reason; the reviewer opens the edition's
+//      results (table, bars, the tally's digest matching the sha256 of the
+//      public ballots.csv) and downloads the CSV (UTF-8 BOM, the new title)
+//      and the JSON, and the standings; the street editor sees no 更正 and
+//      no results or standings; axe-core on the correction, the results and
+//      the standings screens (on a phone, none wider than it).
 // Exits 0 when everything held, 1 with the failures listed otherwise. Any
 // console error, uncaught exception, CSP violation or unexpected 4xx/5xx fails.
 import { createRequire } from "node:module";
@@ -602,18 +612,187 @@ async function audits(browser) {
   return serious;
 }
 
+async function axeRun(page, label) {
+  await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
+  });
+  for (const v of res) log(`  axe   ${label}: ${v.impact} ${v.id} (${v.nodes}): ${v.help}`);
+  const bad = res.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `${label}: no serious or critical violations (${res.length} in all)`);
+}
+
+async function afterPublication(browser, caseId, number) {
+  log("== 7. a correction after publication, the results and the standings");
+  const api = await apiAs("reviewer");
+  const editionId = (await api("/api/editions")).body.find((e) => e.number === number).id;
+  const before = (await api(`/api/cases/${caseId}`)).body;
+  const NEW_TITLE = `整治乱贴广告现象,打造整洁有序社区(更正${RUN}) ${XSS}`;
+  const WHY = `标题中的错字已更正${RUN}。`;
+
+  const ctx = await browser.newContext({ ...LAPTOP, baseURL: base });
+  const stale = (s, p, m) => signedOutRefresh(s, p) ||
+    (s === 412 && m === "POST" && p === `/api/cases/${caseId}/transitions`);
+  const rv = await open(ctx, "corrector", stale);
+  await rv.goto("/console/");
+  await signIn(rv, "reviewer");
+  // a second tab on the same version, to be overtaken
+  const old = await open(ctx, "stale corrector", stale);
+  await old.goto(`/console/#/cases/${caseId}/correct`);
+  await old.getByRole("heading", { name: /^更正:/ }).waitFor();
+
+  await rv.goto(`/console/#/cases/${caseId}`);
+  await rv.getByRole("link", { name: "更正", exact: true }).click();
+  await rv.getByRole("heading", { name: /^更正:/ }).waitFor();
+  await inert(rv, "the correction screen", false);
+  check((await rv.getByLabel("事项名称").inputValue()) === before.title, "the correction starts from the published text");
+  await rv.getByLabel("事项名称").fill(NEW_TITLE);
+  await rv.getByLabel("第1张照片的说明").fill("设立便民张贴栏(更正)");
+  await rv.getByRole("button", { name: "提交更正" }).click();
+  check(await rv.getByRole("alert").filter({ hasText: "理由" }).isVisible(), "a correction without a reason is refused in the console");
+  check(await rv.getByLabel(/更正理由/).evaluate((e) => e === document.activeElement), "the reason field has the focus");
+  await rv.getByLabel(/更正理由/).fill(WHY);
+  await screenshot(rv, "correction");
+  await rv.getByRole("button", { name: "提交更正" }).click();
+  await rv.getByRole("heading", { name: /^历史记录/ }).waitFor();
+  const hist = await rv.locator("main").innerText();
+  const after = (await api(`/api/cases/${caseId}`)).body;
+  check(after.title === NEW_TITLE && after.version > before.version && after.state === before.state,
+        `the server holds the corrected title, version ${before.version} → ${after.version}, state ${after.state}`);
+  check(after.photos.length === 1 && after.photos[0].caption === "设立便民张贴栏(更正)", "the photo's caption is corrected");
+  check(hist.includes("更正") && hist.includes(WHY), "the history shows the correction with its reason");
+  check(hist.includes(`第${after.version}版`), `the history lists the new version (第${after.version}版)`);
+  check((await rv.locator("#status").innerText()).includes("已更正"), "the console says it is corrected");
+  await inert(rv, "the history after the correction", false);
+  await screenshot(rv, "corrected-history");
+
+  // the tab still on the old version is refused, and offered a reload
+  await old.getByLabel("问题困难").fill(`${before.problem}(补充)`);
+  await old.getByLabel(/更正理由/).fill("补充问题描述。");
+  await old.getByRole("button", { name: "提交更正" }).click();
+  await old.getByTestId("conflict").waitFor();
+  check((await old.getByTestId("conflict").innerText()).includes("已被修改"), "a stale correction is refused (412) and says so");
+  check((await api(`/api/cases/${caseId}`)).body.version === after.version, "the stale correction changed nothing");
+  await screenshot(old, "correction-conflict");
+  await old.getByRole("button", { name: "重新载入最新内容" }).click();
+  await old.locator('main[aria-busy="false"]').waitFor();
+  await old.waitForFunction((t) => document.querySelector('input[name="title"]')?.value === t, NEW_TITLE);
+  check(true, "the reload brings the corrected text");
+
+  // the public case page shows 更正 with the reason
+  const pubCtx = await browser.newContext({ ...PHONE, baseURL: base });
+  const pub = await open(pubCtx, "public case");
+  let shown = "";
+  for (let i = 0; i < 20; i++) {
+    await pub.goto(`/cases/${caseId}`);
+    shown = await pub.locator("main").innerText();
+    if (shown.includes(WHY)) break;
+    await pub.waitForTimeout(500);
+  }
+  check(shown.includes("更正") && shown.includes(WHY) && shown.includes(NEW_TITLE),
+        "the public case page shows the new title and 更正 with the reason");
+  await inert(pub, "the public case page");
+  await screenshot(pub, "public-corrected");
+  await pubCtx.close();
+
+  // the edition's results, the tally and the exports
+  await rv.goto(`/console/#/editions/${editionId}`);
+  await rv.getByRole("link", { name: "结果与导出" }).click();
+  await rv.getByRole("heading", { name: new RegExp(`^第${number}期结果`) }).waitFor();
+  const row = await rv.locator(`table.results tr[data-case="${caseId}"]`).innerText();
+  check(row.includes(NEW_TITLE) && /100\.0%|0\.0%/.test(row), `the results table has the case, its counts and share (${row.replace(/\s+/g, " ")})`);
+  check((await rv.locator(".chart-row").count()) >= 1, "the results are drawn as bars");
+  await inert(rv, "the results");
+  const digest = (await rv.getByTestId("tally").locator("code").innerText()).trim();
+  const href = await rv.getByRole("link", { name: /选票清单/ }).getAttribute("href");
+  check(href === `/api/public/editions/${number}/ballots.csv`, `the tally links the public ballot list (${href})`);
+  const ballots = Buffer.from(await (await fetch(`${base}${href}`)).arrayBuffer());
+  const { createHash } = await import("node:crypto");
+  check(digest === `sha256:${createHash("sha256").update(ballots).digest("hex")}`,
+        `the digest shown is the sha256 of ballots.csv (${digest.slice(0, 20)}…)`);
+  check((await rv.getByTestId("tally").innerText()).includes("sha256sum"), "the tally says how to check it with sha256sum");
+  await screenshot(rv, "results");
+
+  let [dl] = await Promise.all([rv.waitForEvent("download"), rv.getByRole("button", { name: "导出 CSV" }).click()]);
+  let bytes = fs.readFileSync(await dl.path());
+  check(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf, "the CSV download starts with the UTF-8 BOM");
+  check(bytes.toString("utf8").includes(NEW_TITLE.slice(0, 20)), "the CSV download holds the case's title");
+  check(/\.csv$/.test(dl.suggestedFilename()), `the CSV is saved as ${dl.suggestedFilename()}`);
+  [dl] = await Promise.all([rv.waitForEvent("download"), rv.getByRole("button", { name: "导出 JSON" }).click()]);
+  bytes = fs.readFileSync(await dl.path());
+  let json = null;
+  try { json = JSON.parse(bytes.toString("utf8")); } catch { /* checked below */ }
+  check(json && json.cases && json.cases.some((c) => c.id === caseId), `the JSON download holds the results (${dl.suggestedFilename()})`);
+
+  await rv.getByRole("link", { name: "排名", exact: true }).click();
+  await rv.getByRole("heading", { name: "排名" }).waitFor();
+  check((await rv.locator(`tr[data-case="${caseId}"]`).innerText()).includes(NEW_TITLE), "the standings list the case");
+  [dl] = await Promise.all([rv.waitForEvent("download"), rv.getByRole("button", { name: "导出 CSV" }).click()]);
+  bytes = fs.readFileSync(await dl.path());
+  check(bytes[0] === 0xef && bytes.toString("utf8").includes(NEW_TITLE.slice(0, 20)), "the standings CSV: the BOM and the title");
+  await inert(rv, "the standings");
+  await screenshot(rv, "standings");
+  const tokenInUrl = await rv.evaluate(() => performance.getEntriesByType("resource").some((e) => /token=|eyJ/.test(e.name)));
+  check(!tokenInUrl, "no request carried the token in its URL");
+  await ctx.close();
+
+  // the street editor: no 更正, no results, no standings
+  const edCtx = await browser.newContext({ ...LAPTOP, baseURL: base });
+  const ed = await open(edCtx, "editor after publication", signedOutRefresh);
+  await ed.goto("/console/");
+  await signIn(ed, "shajing");
+  check(!(await ed.locator("#nav").innerText()).includes("排名"), "the editor's menu has no 排名");
+  await ed.goto(`/console/#/cases/${caseId}`);
+  await ed.locator('main[aria-busy="false"] h1').waitFor();
+  check((await ed.getByRole("link", { name: "更正", exact: true }).count()) === 0 &&
+        (await ed.getByRole("button", { name: /更正/ }).count()) === 0, "the editor sees no 更正 on the published case");
+  for (const v of [`#/cases/${caseId}/correct`, `#/editions/${editionId}/results`, "#/standings"]) {
+    await ed.goto(`/console/${v}`);
+    await ed.locator('main[aria-busy="false"] h1').waitFor();
+    const t = await ed.locator("main").innerText();
+    check(t.includes("只有区审核员") && (await ed.locator("main form, main table, main button[data-export]").count()) === 0,
+          `${v}: the editor is told it is not theirs, and gets no form, table or export`);
+  }
+  await screenshot(ed, "editor-no-standings");
+  await edCtx.close();
+
+  // axe on the new screens, on a phone
+  const axCtx = await browser.newContext({ ...PHONE, baseURL: base, bypassCSP: true });
+  const ax = await open(axCtx, "axe after publication", signedOutRefresh);
+  await ax.goto("/console/");
+  await signIn(ax, "reviewer");
+  for (const [v, label] of [[`#/cases/${caseId}/correct`, "the correction screen"],
+    [`#/editions/${editionId}/results`, "the results"], ["#/standings", "the standings"]]) {
+    await ax.goto(`/console/${v}`);
+    await ax.locator('main[aria-busy="false"] h1').waitFor();
+    await axeRun(ax, label);
+    check((await overflow(ax)) <= 0, `${label} fits a 390 px phone`);
+  }
+  await screenshot(ax, "standings-phone");
+  await axCtx.close();
+}
+
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
+let published = null;
 try {
   const parts = [
     ["first screen", () => firstScreen(browser)],
-    ["story", () => story(browser)],
+    ["story", async () => { published = await story(browser); }],
     ["stale edit", async () => { const s = await staleEdit(browser); await isolation(browser, s.secret, s.id); }],
     ["expiry", () => expiry(browser)],
     ["audits", () => audits(browser)],
+    ["after publication", async () => {
+      if (!published) {
+        // run alone (PARTS=after publication): the story first
+        published = await story(browser);
+      }
+      await afterPublication(browser, published.caseId, published.number);
+    }],
   ];
   const only = process.env.PARTS ? process.env.PARTS.split(",") : null;
   for (const [name, fn] of parts) {
