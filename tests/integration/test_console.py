@@ -4,8 +4,11 @@ a case (draft, submit, reject with a reason, fix, resubmit, the changes
 marked, approve into a new edition, open voting, the public page, a vote, the
 live count, close, results), 燕罗街道 seeing none of 沙井街道's drafts, a
 stale edit in two tabs, a session that expires mid-sentence, hostile case
-text in every view, the first screen's bytes, and axe-core on the sign-in
-page, the editor and the review queue. Its screenshots go to
+text in every view, the first screen's bytes, axe-core on the sign-in
+page, the editor and the review queue, and after publication a correction
+(the public page shows 更正), the results with their CSV and JSON downloads
+and the tally's digest, the standings, and an editor seeing none of these
+(axe on those screens too). Its screenshots go to
 <build>/test-output/console/. Here too: nginx serves the console's files
 with the security headers."""
 import os
