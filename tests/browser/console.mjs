@@ -757,6 +757,18 @@ async function afterPublication(browser, caseId, number) {
   await screenshot(ed, "editor-no-standings");
   await edCtx.close();
 
+  // the admin sees the results and the standings too
+  const admCtx = await browser.newContext({ ...LAPTOP, baseURL: base });
+  const adm = await open(admCtx, "admin results", signedOutRefresh);
+  await adm.goto("/console/");
+  await signIn(adm, "admin");
+  await adm.getByRole("link", { name: "排名", exact: true }).click();
+  await adm.locator(`tr[data-case="${caseId}"]`).waitFor();
+  await adm.goto(`/console/#/editions/${editionId}/results`);
+  await adm.locator(`table.results tr[data-case="${caseId}"]`).waitFor();
+  check((await adm.getByRole("button", { name: "导出 CSV" }).count()) === 1, "the admin sees the standings and the results, with the exports");
+  await admCtx.close();
+
   // axe on the new screens, on a phone
   const axCtx = await browser.newContext({ ...PHONE, baseURL: base, bypassCSP: true });
   const ax = await open(axCtx, "axe after publication", signedOutRefresh);
