@@ -4,21 +4,15 @@
 // as the transition `correct` with If-Match naming the version corrected;
 // only the fields that changed go in `content`.
 import * as API from "../api.js";
-import { h, heading, field, ordinal, stateBadge, say, errorBox, clear } from "../ui.js";
+import { h, heading, field, stateBadge, say, errorBox, clear } from "../ui.js";
 import { photoFigure } from "./content.js";
+import { caseFields, contentOf as textOf } from "./casefields.js";
 
 const CORRECTABLE = ["published", "voting", "closed"];
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 function contentOf(c) {
-  return {
-    title: c.title || "",
-    problem: c.problem || "",
-    actions: (c.actions || []).map((a) => ({ headline: a.headline, body: a.body })),
-    testimonial: { text: c.testimonial?.text || "", speaker: c.testimonial?.speaker || "",
-                   post: c.testimonial?.post || "" },
-    photos: (c.photos || []).map((p) => ({ id: p.id, caption: p.caption || "" })),
-  };
+  return { ...textOf(c), photos: (c.photos || []).map((p) => ({ id: p.id, caption: p.caption || "" })) };
 }
 
 export async function render(main, ctx) {
@@ -38,24 +32,13 @@ export async function render(main, ctx) {
   const model = structuredClone(server);
   const byId = new Map((c.photos || []).map((p) => [p.id, p]));
 
-  const title = h("input", { name: "title", maxlength: 200, value: model.title });
-  const problem = h("textarea", { name: "problem", rows: 5, maxlength: 5000 });
-  problem.value = model.problem;
-  const tText = h("textarea", { name: "testimonial-text", rows: 4, maxlength: 2000 });
-  tText.value = model.testimonial.text;
-  const tSpeaker = h("input", { name: "testimonial-speaker", maxlength: 50, value: model.testimonial.speaker });
-  const tPost = h("input", { name: "testimonial-post", maxlength: 100, value: model.testimonial.post });
+  const fields = caseFields(model);
   const note = h("textarea", { name: "note", rows: 3, maxlength: 2000, required: true, "aria-required": "true" });
-  const actionsBox = h("ol.action-editor", { "aria-label": "干事情况各项" });
   const photosBox = h("ol.photo-editor", { "aria-label": "保留的照片" });
   const errors = h("div", { "aria-live": "polite" });
 
   function read() {
-    model.title = title.value;
-    model.problem = problem.value;
-    model.testimonial = { text: tText.value, speaker: tSpeaker.value, post: tPost.value };
-    model.actions = [...actionsBox.querySelectorAll(":scope > li")].map((li) => ({
-      headline: li.querySelector(".a-headline").value, body: li.querySelector(".a-body").value }));
+    fields.read();
     model.photos = [...photosBox.querySelectorAll(":scope > li")].map((li) => ({
       id: Number(li.dataset.photo), caption: li.querySelector("input").value }));
     return model;
@@ -71,33 +54,6 @@ export async function render(main, ctx) {
     const el = li && li.querySelector(`button[data-what="${what}"]`);
     (el && !el.disabled ? el : li ? li.querySelector("input") : fallback).focus();
   };
-
-  function drawActions(focus) {
-    clear(actionsBox);
-    model.actions.forEach((a, i) => {
-      const head = h("input.a-headline", { maxlength: 200, value: a.headline });
-      const body = h("textarea.a-body", { rows: 3, maxlength: 5000 });
-      body.value = a.body;
-      const btn = (label, what, disabled) => h("button.small", { type: "button", disabled,
-        "aria-label": `${label}:${ordinal(i + 1)}`, dataset: { what }, onclick: () => {
-          read();
-          const to = moveIn(model.actions, i, what);
-          drawActions({ index: to, what });
-        } }, label);
-      actionsBox.appendChild(h("li.action-item", null,
-        h("fieldset", null, h("legend", null, ordinal(i + 1)),
-          field("小标题", head), field("具体做法", body),
-          h("div.row-buttons", null, btn("上移", "up", i === 0),
-            btn("下移", "down", i === model.actions.length - 1), btn("删除", "remove", false)))));
-    });
-    if (focus) focusIn(actionsBox, focus.index, focus.what, addAction);
-  }
-  const addAction = h("button", { type: "button", onclick: () => {
-    read();
-    model.actions.push({ headline: "", body: "" });
-    drawActions();
-    actionsBox.lastChild.querySelector("input").focus();
-  } }, "添加一项");
 
   function drawPhotos(focus) {
     clear(photosBox);
@@ -125,11 +81,7 @@ export async function render(main, ctx) {
   const send = h("button.primary", { type: "submit" }, "提交更正");
   const form = h("form.editor", { novalidate: true },
     h("p.hint", null, "更正会成为新的一版,原来的文字仍保留在历史记录中;公众页面会显示“更正”及理由。投票不受影响。"),
-    field("事项名称", title),
-    field("问题困难", problem),
-    h("fieldset.actions-fieldset", null, h("legend", null, "干事情况"), actionsBox, addAction),
-    h("fieldset", null, h("legend", null, "履新感言"),
-      field("感言", tText), field("发言人", tSpeaker), field("职务", tPost)),
+    fields.title, fields.problem, fields.actions, fields.testimonial,
     server.photos.length ? h("fieldset", null, photosHeading,
       h("p.hint", null, "可以撤下、调整顺序或修改说明;更正不能添加新照片。"), photosBox, photosNote) : null,
     field("更正理由(必填,公众页面会显示)", note),
@@ -150,14 +102,13 @@ export async function render(main, ctx) {
     return content;
   }
   function markField(f) {
-    const m = /^(?:content\.)?actions\[(\d+)\]\.(headline|body)$/.exec(f || "");
     const key = (f || "").replace(/^content\./, "");
-    const el = m ? actionsBox.children[Number(m[1])]?.querySelector(m[2] === "headline" ? ".a-headline" : ".a-body")
-      : { title, problem, "testimonial.text": tText, "testimonial.speaker": tSpeaker,
-          "testimonial.post": tPost, testimonial: tText, actions: addAction, note, content: title }[key];
-    if (el) {
-      if (el !== addAction) el.setAttribute("aria-invalid", "true");
-      el.focus();
+    if (key === "note") {
+      note.setAttribute("aria-invalid", "true");
+      note.focus();
+    } else if (!fields.markField(key === "content" ? "title" : key)) {
+      errors.querySelector("[role=alert]")?.setAttribute("tabindex", "-1");
+      errors.querySelector("[role=alert]")?.focus();
     }
   }
   const refuse = (text, f) => {
@@ -197,7 +148,6 @@ export async function render(main, ctx) {
     }
   });
 
-  drawActions();
   drawPhotos();
   main.appendChild(form);
 }

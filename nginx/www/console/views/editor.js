@@ -7,18 +7,9 @@ import * as API from "../api.js";
 import { h, heading, field, ordinal, say, errorBox, timeEl, clear } from "../ui.js";
 import * as drafts from "../drafts.js";
 import { photoFigure } from "./content.js";
+import { caseFields, contentOf } from "./casefields.js";
 
 const EMPTY = { title: "", problem: "", actions: [{ headline: "", body: "" }], testimonial: { text: "", speaker: "", post: "" } };
-
-function contentOf(c) {
-  return {
-    title: c.title || "",
-    problem: c.problem || "",
-    actions: (c.actions || []).map((a) => ({ headline: a.headline, body: a.body })),
-    testimonial: { text: c.testimonial?.text || "", speaker: c.testimonial?.speaker || "",
-                   post: c.testimonial?.post || "" },
-  };
-}
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -63,26 +54,13 @@ export async function render(main, ctx) {
     communities.map((c) => h("option", { value: String(c.id) }, c.name)));
 
   // ---- the form --------------------------------------------------------
-  const title = h("input", { name: "title", maxlength: 200, value: model.title });
-  const problem = h("textarea", { name: "problem", rows: 5, maxlength: 5000 });
-  problem.value = model.problem;
-  const tText = h("textarea", { name: "testimonial-text", rows: 4, maxlength: 2000 });
-  tText.value = model.testimonial.text;
-  const tSpeaker = h("input", { name: "testimonial-speaker", maxlength: 50, value: model.testimonial.speaker });
-  const tPost = h("input", { name: "testimonial-post", maxlength: 100, value: model.testimonial.post });
-  const actionsBox = h("ol.action-editor", { "aria-label": "干事情况各项" });
   const notice = h("div", { "aria-live": "polite" });
   const errors = h("div");
   const conflictBox = h("div");
+  const fields = caseFields(model, () => keep());
+  const read = () => fields.read();
+  const fill = (m) => fields.fill(m);
 
-  function read() {
-    model.title = title.value;
-    model.problem = problem.value;
-    model.testimonial = { text: tText.value, speaker: tSpeaker.value, post: tPost.value };
-    model.actions = [...actionsBox.querySelectorAll(":scope > li")].map((li) => ({
-      headline: li.querySelector(".a-headline").value, body: li.querySelector(".a-body").value }));
-    return model;
-  }
   function keep() {
     read();
     const dirty = !server || !same(model, contentOf(server));
@@ -97,57 +75,12 @@ export async function render(main, ctx) {
     state.textContent = dirty ? "有未保存的修改(已暂存在本机)" : "已保存";
   }
 
-  function drawActions(focus) {
-    clear(actionsBox);
-    model.actions.forEach((a, i) => {
-      const head = h("input.a-headline", { maxlength: 200, value: a.headline });
-      const body = h("textarea.a-body", { rows: 3, maxlength: 5000 });
-      body.value = a.body;
-      const btn = (label, what, disabled) => h("button.small", { type: "button", disabled,
-        "aria-label": `${label}:${ordinal(i + 1)}`, dataset: { what } , onclick: () => {
-          read();
-          const list = model.actions;
-          if (what === "up") [list[i - 1], list[i]] = [list[i], list[i - 1]];
-          if (what === "down") [list[i + 1], list[i]] = [list[i], list[i + 1]];
-          if (what === "remove") list.splice(i, 1);
-          const to = what === "up" ? i - 1 : what === "down" ? i + 1 : Math.min(i, list.length - 1);
-          drawActions({ index: to, what: what === "remove" ? "headline" : what });
-          keep();
-        } }, label);
-      const li = h("li.action-item", null,
-        h("fieldset", null, h("legend", null, `${ordinal(i + 1)}`),
-          field("小标题", head), field("具体做法", body),
-          h("div.row-buttons", null, btn("上移", "up", i === 0),
-            btn("下移", "down", i === model.actions.length - 1), btn("删除", "remove", false))));
-      actionsBox.appendChild(li);
-    });
-    if (focus && focus.index >= 0) {
-      const li = actionsBox.children[focus.index];
-      if (li) {
-        const el = focus.what === "headline" ? li.querySelector(".a-headline")
-          : li.querySelector(`button[data-what="${focus.what}"]`);
-        (el && !el.disabled ? el : li.querySelector(".a-headline")).focus();
-      }
-    } else if (focus) addAction.focus();
-  }
-  const addAction = h("button", { type: "button", onclick: () => {
-    read();
-    model.actions.push({ headline: "", body: "" });
-    drawActions({ index: model.actions.length - 1, what: "headline" });
-    keep();
-  } }, "添加一项");
-
   const state = h("p.save-state", { "aria-live": "polite" });
   const saveBtn = h("button.primary", { type: "submit" }, "保存草稿");
   const submitBtn = h("button", { type: "button" }, "保存并提交审核");
   const form = h("form.editor", { novalidate: true },
     community ? field("社区", community, "只能为本街道的社区编写案例。") : null,
-    field("事项名称", title),
-    field("问题困难", problem),
-    h("fieldset.actions-fieldset", null, h("legend", null, "干事情况"),
-      h("p.hint", null, "按“一是、二是……”逐条写,可以调整顺序。"), actionsBox, addAction),
-    h("fieldset", null, h("legend", null, "履新感言"),
-      field("感言", tText), field("发言人", tSpeaker), field("职务", tPost)),
+    fields.title, fields.problem, fields.actions, fields.testimonial,
     errors, conflictBox,
     h("div.form-buttons", null, saveBtn, " ", submitBtn, state));
   form.addEventListener("input", keep);
@@ -187,8 +120,7 @@ export async function render(main, ctx) {
       drafts.drop(me.id, key());
       conflictBox.replaceChildren();
       if (!same(model, contentOf(server))) {
-        model = contentOf(server); // the empty rows of a half-added action are not kept
-        fill();
+        fill(contentOf(server)); // the empty rows of a half-added action are not kept
       }
       state.textContent = `已保存(第${server.version}版)`;
       say("已保存。", "ok");
@@ -251,8 +183,7 @@ export async function render(main, ctx) {
     keepMine.addEventListener("click", () => guarded(keepMine, async () => {
       server = theirs;
       etag = r.etag;
-      model = merged;
-      fill();
+      fill(merged);
       await save(true);
     }));
     takeTheirs.addEventListener("click", () => {
@@ -260,8 +191,7 @@ export async function render(main, ctx) {
       server = theirs;
       etag = r.etag;
       baseVersion = theirs.version;
-      model = contentOf(theirs);
-      fill();
+      fill(contentOf(theirs));
       drafts.drop(me.id, key());
       conflictBox.replaceChildren();
       state.textContent = `已载入第${theirs.version}版`;
@@ -296,15 +226,6 @@ export async function render(main, ctx) {
     }
   }
 
-  function fill() {
-    title.value = model.title;
-    problem.value = model.problem;
-    tText.value = model.testimonial.text;
-    tSpeaker.value = model.testimonial.speaker;
-    tPost.value = model.testimonial.post;
-    drawActions();
-  }
-
   async function guarded(button, fn) {
     button.disabled = true;
     try {
@@ -313,22 +234,11 @@ export async function render(main, ctx) {
       if (err instanceof API.SessionExpired) return;
       errors.replaceChildren(errorBox(err));
       const first = err.problem?.errors?.[0]?.field;
-      if (first) markField(first);
+      if (first) fields.markField(first);
     } finally {
       button.disabled = false;
     }
   }
-  function markField(f) {
-    const m = /^actions\[(\d+)\]\.(headline|body)$/.exec(f);
-    const el = m ? actionsBox.children[Number(m[1])]?.querySelector(m[2] === "headline" ? ".a-headline" : ".a-body")
-      : { title, problem, "testimonial.text": tText, "testimonial.speaker": tSpeaker,
-          "testimonial.post": tPost, testimonial: tText, actions: addAction }[f];
-    if (el) {
-      el.setAttribute("aria-invalid", "true");
-      el.focus();
-    }
-  }
-
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     guarded(saveBtn, () => save(false));
@@ -434,8 +344,7 @@ export async function render(main, ctx) {
     const discard = h("button.small", { type: "button" }, "放弃本机内容");
     discard.addEventListener("click", () => {
       drafts.drop(me.id, key());
-      model = server ? contentOf(server) : structuredClone(EMPTY);
-      fill();
+      fill(server ? contentOf(server) : structuredClone(EMPTY));
       notice.replaceChildren();
       state.textContent = "";
     });
@@ -445,7 +354,6 @@ export async function render(main, ctx) {
         behind ? `它基于第${kept.base}版,服务器上已是第${server.version}版:保存时会先显示两边的内容供您对照。` : ""),
       discard));
   }
-  drawActions();
   drawPhotos();
   state.textContent = restored ? "有未保存的修改(已暂存在本机)" : "";
   if (community && !community.value) {
