@@ -426,3 +426,38 @@ def upload(stack, token, cid, data, etag, media_type="image/png", caption=None):
         headers["If-Match"] = etag
     path = f"/api/cases/{cid}/photos" + (f"?caption={caption}" if caption else "")
     return api(stack, "POST", path, token, data=data, headers=headers)
+
+
+# ---- browser tests ------------------------------------------------------------
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def run_browser_script(stack, script, output, timeout):
+    """Runs tests/browser/<script> (node, playwright-core, Debian's chromium)
+    against the stack, its screenshots into <build>/test-output/<output>;
+    fails the test with node's output unless it exits 0."""
+    import shutil
+    path = os.path.join(ROOT, "tests", "browser", script)
+    missing = [what for what, ok in (
+        ("node", shutil.which("node")),
+        (CHROMIUM + " (scripts/install-deps)", os.access(CHROMIUM, os.X_OK)),
+        ("node_modules/playwright-core (npm ci)",
+         os.path.isdir(os.path.join(ROOT, "node_modules", "playwright-core"))),
+        ("node_modules/axe-core (npm ci)",
+         os.path.isdir(os.path.join(ROOT, "node_modules", "axe-core"))),
+    ) if not ok]
+    # make test installs all of these; a missing one is a broken setup, not a skip
+    assert not missing, f"{script} needs: " + ", ".join(missing)
+    out = os.path.join(stackmod.build_dir(), "test-output", output)
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        run = subprocess.run(["node", path, stack.url, out], cwd=ROOT, capture_output=True,
+                             text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{script} took over {timeout} s; its output so far:\n"
+                    f"{(e.stdout or b'').decode(errors='replace')}\n"
+                    f"{(e.stderr or b'').decode(errors='replace')}")
+    print(run.stdout)
+    if run.returncode != 0:
+        pytest.fail(f"node tests/browser/{script} exited {run.returncode}:\n"
+                    f"{run.stdout}\n{run.stderr}", pytrace=False)

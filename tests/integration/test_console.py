@@ -13,17 +13,11 @@ and the tally's digest, the standings, and an editor seeing none of these
 with the security headers."""
 import os
 import re
-import shutil
-import subprocess
 
-import pytest
 import requests
 
-from conftest import ROOT
-import stack as stackmod
+from conftest import ROOT, run_browser_script
 
-SCRIPT = os.path.join(ROOT, "tests", "browser", "console.mjs")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CONSOLE = os.path.join(ROOT, "nginx", "www", "console")
 
 
@@ -87,25 +81,4 @@ def test_console_scripts_never_write_markup_and_keep_no_token():
 
 
 def test_console_in_a_browser(stack):
-    missing = [what for what, ok in (
-        ("node", shutil.which("node")),
-        (CHROMIUM + " (scripts/install-deps)", os.access(CHROMIUM, os.X_OK)),
-        ("node_modules/playwright-core (npm ci)",
-         os.path.isdir(os.path.join(ROOT, "node_modules", "playwright-core"))),
-        ("node_modules/axe-core (npm ci)",
-         os.path.isdir(os.path.join(ROOT, "node_modules", "axe-core"))),
-    ) if not ok]
-    # make test installs all of these; a missing one is a broken setup, not a skip
-    assert not missing, "the console's browser test needs: " + ", ".join(missing)
-    out = os.path.join(stackmod.build_dir(), "test-output", "console")
-    shutil.rmtree(out, ignore_errors=True)
-    try:
-        run = subprocess.run(["node", SCRIPT, stack.url, out], cwd=ROOT, capture_output=True,
-                             text=True, timeout=240)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"the console's browser test took over 240 s; its output so far:\n"
-                    f"{(e.stdout or b'').decode(errors='replace')}\n"
-                    f"{(e.stderr or b'').decode(errors='replace')}")
-    print(run.stdout)
-    assert run.returncode == 0, (f"node {os.path.relpath(SCRIPT, ROOT)} exited "
-                                 f"{run.returncode}:\n{run.stdout}\n{run.stderr}")
+    run_browser_script(stack, "console.mjs", "console", timeout=240)

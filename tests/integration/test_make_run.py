@@ -29,6 +29,18 @@ def processes_mentioning(text):
     return found
 
 
+def with_children(pids):
+    """pids and their children, read before anything is killed."""
+    found = list(pids)
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return found
+
+
 def postmaster_pid(data):
     try:
         with open(os.path.join(data, "pg", "data", "postmaster.pid")) as f:
@@ -134,7 +146,9 @@ def test_signals_during_the_stop_still_stop_everything(signals):
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
-        for pid in processes_mentioning(data):  # only what this test started
+        # only what this test started, with their children (nginx's workers
+        # name no data folder, and would outlive a killed master)
+        for pid in with_children(processes_mentioning(data)):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
