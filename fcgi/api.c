@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "response.h"
+#include "stored.h"
 
 void api_answer_failure(request_t *req, PGresult *res)
 {
@@ -243,24 +244,36 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res)
     api_commit_and_send(req, status, res);
 }
 
-void api_commit_and_send_public(request_t *req, int status, const char *content_type,
-                                const char *body, size_t len)
+void api_send_public(request_t *req, int status, const char *content_type, const char *body,
+                     size_t len, const char *etag)
 {
-    if (api_commit(req) != 0)
-        return;
-    unsigned char hash[12];
-    char hex[sizeof(hash) * 2 + 1];
-    crypto_generichash(hash, sizeof(hash), (const unsigned char *)body, len, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-    request_add_header(req, "ETag: \"%s\"", hex);
+    request_add_header(req, "ETag: \"%s\"", etag);
     request_add_header(req, "Cache-Control: public, max-age=%d", API_PUBLIC_MAX_AGE_S);
     const char *none_match = request_param(req, "HTTP_IF_NONE_MATCH");
     if (status == 200 && none_match != NULL) {
         const char *p = strncmp(none_match, "W/", 2) == 0 ? none_match + 2 : none_match;
-        if (p[0] == '"' && strncmp(p + 1, hex, sizeof(hex) - 1) == 0 && p[sizeof(hex)] == '"') {
+        size_t n = strlen(etag);
+        if (p[0] == '"' && strncmp(p + 1, etag, n) == 0 && p[n + 1] == '"') {
             response_send(req, 304, content_type, "", 0, NULL);
             return;
         }
     }
     response_send(req, status, content_type, body, len, NULL);
+}
+
+void api_commit_and_send_public(request_t *req, int status, const char *content_type,
+                                const char *body, size_t len)
+{
+    /* what a stored route answers is kept with the generation its
+     * snapshot saw, asked before COMMIT ends the snapshot */
+    PGresult *state = status == 200 && stored_route(req) ? stored_state(req) : NULL;
+    if (api_commit(req) != 0)
+        return;
+    unsigned char hash[12];
+    char etag[sizeof(hash) * 2 + 1];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)body, len, NULL, 0);
+    sodium_bin2hex(etag, sizeof(etag), hash, sizeof(hash));
+    if (state != NULL)
+        stored_keep(req, state, content_type, body, len, etag);
+    api_send_public(req, status, content_type, body, len, etag);
 }

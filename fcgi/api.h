@@ -77,13 +77,19 @@ void api_commit_and_send_versioned(request_t *req, int status, PGresult *res);
 /* Commits, then sends body as a public, briefly cacheable answer: an ETag
  * made from its bytes, Cache-Control public with a short max-age (nginx
  * keeps it as briefly), and 304 without a body when a GET's If-None-Match
- * names that ETag. What it sends must be the same for every reader. */
+ * names that ETag. What it sends must be the same for every reader; on a
+ * route marked ROUTE_STORED it is also kept ready-made (stored.h). */
 /* Public answers may be read by anyone for this long (nginx keeps them as
  * briefly), so a publish, an open or a close shows within seconds. */
 #define API_PUBLIC_MAX_AGE_S 2
 
 void api_commit_and_send_public(request_t *req, int status, const char *content_type,
                                 const char *body, size_t len);
+
+/* Sends body as api_commit_and_send_public does, with the ETag etag (its
+ * bytes' hash, without quotes) already known, outside any transaction. */
+void api_send_public(request_t *req, int status, const char *content_type, const char *body,
+                     size_t len, const char *etag);
 
 /* Answers a statement's failure as api_query would have (for handlers that
  * look at some failures themselves first). */

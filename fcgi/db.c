@@ -151,14 +151,9 @@ static int link_connect(db_t *db, struct db_link *link)
     snprintf(timeout, sizeof(timeout), "%u", (db->config->db_connect_timeout_ms + 999) / 1000);
     const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
     const char *values[] = {link->url[0] ? link->url : NULL, timeout, "portald", NULL};
-    if (values[0] == NULL) { /* let libpq read PGDATABASE and friends */
-        keys[0] = "connect_timeout";
-        values[0] = timeout;
-        keys[1] = "fallback_application_name";
-        values[1] = "portald";
-        keys[2] = NULL;
-    }
-    link->conn = PQconnectdbParams(keys, values, 1);
+    /* without a URL, libpq reads PGDATABASE and friends */
+    size_t first = link->url[0] ? 0 : 1;
+    link->conn = PQconnectdbParams(keys + first, values + first, 1);
     if (link->conn == NULL || PQstatus(link->conn) != CONNECTION_OK) {
         db_note_failure(db, link, "connect");
         return -1;
@@ -271,6 +266,30 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
     if (db->slot != NULL)
         BUMP(db->slot->reads_on_primary);
     return link_query(db, &db->primary, arena, statement, nparams, values, lengths, formats);
+}
+
+PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
+                        const char *const *values)
+{
+    if (db->in_tx)
+        db_rollback(db); /* this is not part of any transaction */
+    if (db_standby_serves_reads(db)) {
+        db->link = &db->standby;
+        PGresult *res = link_query(db, &db->standby, arena, statement, nparams, values, NULL, NULL);
+        if (!standby_read_failed(res)) {
+            if (db->slot != NULL)
+                BUMP(db->slot->reads_on_standby);
+            return res;
+        }
+        db_standby_set_aside(db);
+        if (db->slot != NULL)
+            BUMP(db->slot->standby_retries);
+    }
+    db->link = &db->primary;
+    PGresult *res = link_query(db, &db->primary, arena, statement, nparams, values, NULL, NULL);
+    if (db->slot != NULL)
+        BUMP(db->slot->reads_on_primary);
+    return res;
 }
 
 static int column_of(const PGresult *res, int row, const char *column)
@@ -481,33 +500,43 @@ int db_commit(db_t *db, arena_t *arena)
     return res != NULL && db_ok(res) ? 0 : -1;
 }
 
-PGresult *db_query_commit(db_t *db, arena_t *arena, int statement, size_t nparams,
-                          const char *const *values, bool *committed)
+/* Sends BEGIN, the settings, statement and COMMIT on the primary in one
+ * pipeline; the statement's result (owned by the arena), NULL when the
+ * connection failed. See db_write_once. */
+static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
+                                 const char *const *values, bool *committed)
 {
-    *committed = false;
-    struct db_link *link = db->link;
-    if (statement < 0 || statement >= SQL_COUNT || !db->in_tx || link != &db->primary ||
-        link->conn == NULL || nparams != (size_t)sql_files[statement].nparams) {
-        /* not what this is for (a write outside a transaction on the
-         * primary): the plain way, which logs a mismatch */
-        PGresult *res = db_query(db, arena, statement, nparams, values);
-        if (res != NULL && db_ok(res))
-            *committed = db_commit(db, arena) == 0;
-        return res;
-    }
+    struct db_link *link = &db->primary;
+    if (db->in_tx)
+        db_rollback(db); /* never two transactions open at once */
+    if (link_connect(db, link) != 0)
+        return NULL;
+    db->link = link;
+    const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
+    struct {
+        int statement;
+        const char *const *values;
+    } steps[] = {
+        {SQL_TX_BEGIN, NULL},
+        {SQL_TX_SETTINGS, settings},
+        {statement, values},
+        {SQL_TX_COMMIT, NULL},
+    };
+    enum { STEPS = sizeof(steps) / sizeof(steps[0]) };
     PGconn *conn = link->conn;
     if (PQenterPipelineMode(conn) != 1) {
         db_note_failure(db, link, "pipeline");
         return NULL;
     }
-    bool sent =
-        PQsendQueryPrepared(conn, sql_files[statement].name, (int)nparams, values, NULL, NULL, 0) ==
-            1 &&
-        PQsendQueryPrepared(conn, sql_files[SQL_TX_COMMIT].name, 0, NULL, NULL, NULL, 0) == 1 &&
-        PQpipelineSync(conn) == 1;
-    PGresult *results[2] = {NULL, NULL};
+    bool sent = true;
+    for (int i = 0; i < STEPS && sent; i++)
+        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
+                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
+                                   NULL, 0) == 1;
+    sent = sent && PQpipelineSync(conn) == 1;
+    PGresult *results[STEPS] = {NULL};
     /* each query's result, each followed by NULL, then the sync */
-    for (int i = 0; i < 2 && sent; i++) {
+    for (int i = 0; i < STEPS && sent; i++) {
         results[i] = PQgetResult(conn);
         if (results[i] == NULL) {
             sent = false;
@@ -524,29 +553,58 @@ PGresult *db_query_commit(db_t *db, arena_t *arena, int statement, size_t nparam
         PQclear(sync);
     }
     if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        PQclear(results[0]);
-        PQclear(results[1]);
+        for (int i = 0; i < STEPS; i++)
+            PQclear(results[i]);
         db->in_tx = false;
         db_note_failure(db, link, sql_files[statement].name);
         return NULL;
     }
-    PGresult *res = results[0];
-    ExecStatusType commit = PQresultStatus(results[1]);
-    PQclear(results[1]);
-    /* COMMIT ran (and ended the transaction, even when it failed) unless
-     * the statement's failure made the pipeline skip it */
-    if (commit != PGRES_PIPELINE_ABORTED)
-        db->in_tx = false;
+    /* a transaction is open when BEGIN ran and COMMIT did not (a failure
+     * before it made the pipeline skip it): db_rollback ends it */
+    ExecStatusType commit = PQresultStatus(results[3]);
+    db->in_tx = PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
     *committed = commit == PGRES_COMMAND_OK;
-    if (arena_defer(arena, result_release, res) != 0)
-        return NULL;
-    if (!db_ok(res)) {
+    PGresult *res = results[2];
+    int failed = -1; /* the first step that failed, logged as any statement's */
+    for (int i = 0; i < STEPS; i++) {
+        if (failed < 0 && results[i] != NULL && !db_ok(results[i]) &&
+            PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED)
+            failed = i;
+        if (i != 2)
+            PQclear(results[i]);
+    }
+    if (res == NULL || arena_defer(arena, result_release, res) != 0)
+        return NULL; /* arena_defer cleared it */
+    if (failed >= 0) {
         logline_t line;
         log_begin(&line, "warn", "db_statement_failed");
-        log_str(&line, "statement", sql_files[statement].name);
-        log_str(&line, "sqlstate", db_sqlstate(res));
-        log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        log_str(&line, "statement", sql_files[steps[failed].statement].name);
+        if (failed == 2) {
+            log_str(&line, "sqlstate", db_sqlstate(res));
+            log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        }
         log_end(&line);
+    }
+    return res;
+}
+
+PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
+                        size_t nparams, const char *const *values, bool *committed)
+{
+    *committed = false;
+    if (statement < 0 || statement >= SQL_COUNT ||
+        nparams != (size_t)sql_files[statement].nparams) {
+        /* a programming error: the plain way logs the mismatch and refuses */
+        return db_query(db, arena, statement, nparams, values);
+    }
+    struct db_link *link = &db->primary;
+    bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
+    PGresult *res = write_pipelined(db, arena, request_id, statement, values, committed);
+    if (res == NULL && had_connection && link->conn == NULL) {
+        /* the connection was stale (the server restarted since it was
+         * made): nothing reached the server, so once more on a fresh one */
+        link->last_failure_ns = 0;
+        res = write_pipelined(db, arena, request_id, statement, values, committed);
     }
     return res;
 }

@@ -59,6 +59,13 @@ PGresult *db_query(db_t *db, arena_t *arena, int statement, size_t nparams,
 PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparams,
                           const char *const *values, const int *lengths, const int *formats);
 
+/* Runs one read-only statement on its own, outside any transaction (an
+ * open one is rolled back first): on the read standby when it serves
+ * reads, else or when the standby fails it, on the primary. As db_query
+ * for what it returns; db_where names where it ran. */
+PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
+                        const char *const *values);
+
 /* How many values statement takes. */
 int db_statement_params(int statement);
 
@@ -91,14 +98,19 @@ int db_begin_read(db_t *db, arena_t *arena, const char *request_id);
 /* Where the open transaction runs, or the last one ran: "primary" or "standby". */
 const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
-/* db_query, then COMMIT in the same round trip: the transaction's row
- * locks are released as soon as the statement is done, not one round trip
- * to the worker later. For a statement that writes nothing unless it
- * succeeds. *committed says whether COMMIT succeeded; when the statement
- * failed, COMMIT did not run and the failed transaction is left for
- * db_rollback. */
-PGresult *db_query_commit(db_t *db, arena_t *arena, int statement, size_t nparams,
-                          const char *const *values, bool *committed);
+/* A whole transaction in one round trip: BEGIN, the settings (request id,
+ * statement timeout), statement and COMMIT, pipelined on the primary, so
+ * the row locks it takes are released as soon as it is done and the
+ * request waits on the database once. For a route whose transaction is
+ * that one statement (ROUTE_ONE_TRIP). Returns the statement's result
+ * (owned by the arena) as db_query does; *committed says whether COMMIT
+ * succeeded. When the statement failed, COMMIT did not run and the failed
+ * transaction is left for db_rollback. A connection found broken before
+ * any answer came is replaced and the whole sent once more, so the
+ * statement must be one that may run twice (a vote: the second is a
+ * repeat). */
+PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
+                        size_t nparams, const char *const *values, bool *committed);
 /* Rolls back if a transaction is open; safe to call at any time. */
 void db_rollback(db_t *db);
 bool db_in_transaction(const db_t *db);

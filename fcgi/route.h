@@ -41,10 +41,19 @@ enum route_access {
      * nobody's own writes, so its transaction is read-only and may run on
      * the read standby (see db_begin_read) */
     ROUTE_READ_REPLICA = 1u << 5,
+    /* with ROUTE_PUBLIC_READ: the answer depends on nothing but the route's
+     * parameters and what the public may read, so a ready-made copy of it
+     * is kept and served while it is good (see stored.h) */
+    ROUTE_STORED = 1u << 6,
+    /* with ROUTE_DB, anonymous: the handler's transaction is one statement,
+     * which it begins, runs and commits itself in one round trip
+     * (db_write_once); nothing is begun for it */
+    ROUTE_ONE_TRIP = 1u << 7,
 };
 #define ROUTE_STAFF (ROUTE_EDITOR | ROUTE_REVIEWER | ROUTE_ADMIN)
 #define ROUTE_DISTRICT (ROUTE_REVIEWER | ROUTE_ADMIN)
 #define ROUTE_PUBLIC_READ (ROUTE_DB | ROUTE_READ_REPLICA)
+#define ROUTE_PUBLIC_STORED (ROUTE_PUBLIC_READ | ROUTE_STORED)
 
 struct route_def {
     const char *method;

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "response.h"
 #include "session.h"
+#include "stored.h"
 #include "validate.h" /* COUNT */
 
 static volatile sig_atomic_t worker_stop_requested;
@@ -213,12 +214,14 @@ void worker_dispatch(request_t *req)
         return;
     if (req->match.def->body == ROUTE_BODY_IMAGE && request_read_image(req) != 0)
         return;
+    if ((access & ROUTE_STAFF) == 0 && stored_route(req) && stored_answer(req))
+        return;
     if ((access & ROUTE_READ_REPLICA) != 0 && (access & ROUTE_STAFF) == 0) {
         if (db_begin_read(req->worker->db, req->arena, req->request_id) != 0) {
             response_problem(req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
             return;
         }
-    } else if (access != ROUTE_OPEN) {
+    } else if (access != ROUTE_OPEN && (access & ROUTE_ONE_TRIP) == 0) {
         const char **lookup = NULL;
         if ((access & ROUTE_STAFF) != 0 && (lookup = session_values(req, &claims)) == NULL) {
             response_problem(req, PROBLEM_INTERNAL, NULL, NULL); /* out of memory */

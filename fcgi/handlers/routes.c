@@ -85,26 +85,27 @@ const struct route_def routes_table[] = {
      "The column's standings as CSV (UTF-8 with BOM)", ROUTE_DISTRICT},
 
     /* the public: no sign-in, the same answer for every reader (so nginx may
-     * keep it a moment), except the vote; the reads may run on the standby */
+     * keep it a moment), except the vote; the reads may run on the standby,
+     * and all but the ballot list (its own headers) are kept ready-made */
     {"GET", "/api/public/editions", public_editions_list, ROUTE_BODY_NONE,
-     "The column's editions, newest first", ROUTE_PUBLIC_READ},
+     "The column's editions, newest first", ROUTE_PUBLIC_STORED},
     {"GET", "/api/public/editions/{number:int}", public_edition_get, ROUTE_BODY_NONE,
-     "An edition with its cases, choices and counts", ROUTE_PUBLIC_READ},
+     "An edition with its cases, choices and counts", ROUTE_PUBLIC_STORED},
     {"GET", "/api/public/editions/{number:int}/results", public_results, ROUTE_BODY_NONE,
-     "An edition's results: counts, totals and shares per case", ROUTE_PUBLIC_READ},
+     "An edition's results: counts, totals and shares per case", ROUTE_PUBLIC_STORED},
     {"GET", "/api/public/editions/{number:int}/ballots.csv", public_ballots, ROUTE_BODY_NONE,
      "A closed edition's ballot list, whose SHA-256 is its tally's digest", ROUTE_PUBLIC_READ},
     {"GET", "/api/public/cases/{id:int}", public_case_get, ROUTE_BODY_NONE,
-     "A published case with its choices and counts", ROUTE_PUBLIC_READ},
+     "A published case with its choices and counts", ROUTE_PUBLIC_STORED},
     {"POST", "/api/public/voter", votes_voter, ROUTE_BODY_NONE,
      "Get the signed voter cookie (a valid one is kept)", ROUTE_OPEN},
     {"POST", "/api/public/cases/{id:int}/votes", votes_cast, ROUTE_BODY_JSON,
-     "Vote on a case (one vote per voter and case)", ROUTE_DB},
+     "Vote on a case (one vote per voter and case)", ROUTE_DB | ROUTE_ONE_TRIP},
     {"GET", "/", pages_index, ROUTE_BODY_NONE, "The column's page: editions, newest first",
-     ROUTE_PUBLIC_READ},
+     ROUTE_PUBLIC_STORED},
     {"GET", "/editions/{number:int}", pages_edition, ROUTE_BODY_NONE,
-     "An edition's page, as the column prints it", ROUTE_PUBLIC_READ},
-    {"GET", "/cases/{id:int}", pages_case, ROUTE_BODY_NONE, "A case's page", ROUTE_PUBLIC_READ},
+     "An edition's page, as the column prints it", ROUTE_PUBLIC_STORED},
+    {"GET", "/cases/{id:int}", pages_case, ROUTE_BODY_NONE, "A case's page", ROUTE_PUBLIC_STORED},
 };
 
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "stored.h"
 
 static void handler_stub(struct request *req)
 {
@@ -129,6 +130,35 @@ static void bad_tables_are_refused_at_start_up(void **state)
     assert_null(router_create(empty_seg, 1, err, sizeof(err)));
 }
 
+/* A kept public answer's key: the pattern and the parameters' values,
+ * integers as numbers (so one answer has one key); a key that does not
+ * fit is refused, never cut short (two answers would share it). */
+static void stored_keys_name_the_route_and_its_values(void **state)
+{
+    (void)state;
+    router_t *r = make_router();
+    route_match_t m;
+    char key[STORED_KEY_MAX + 1];
+    assert_int_equal(router_match(r, "GET", "/api/cases/42/revisions/7", &m), ROUTE_FOUND);
+    assert_int_equal(stored_key(&m, key, sizeof(key)), 44);
+    assert_string_equal(key, "/api/cases/{id:int}/revisions/{rev:int} 42 7");
+    assert_int_equal(router_match(r, "GET", "/api/things/a-b", &m), ROUTE_FOUND);
+    assert_true(stored_key(&m, key, sizeof(key)) > 0);
+    assert_string_equal(key, "/api/things/{name:slug} a-b");
+    assert_int_equal(router_match(r, "GET", "/healthz", &m), ROUTE_FOUND);
+    assert_int_equal(stored_key(&m, key, sizeof(key)), 8);
+    assert_string_equal(key, "/healthz");
+    /* too small for the pattern, or for a parameter */
+    assert_int_equal(router_match(r, "GET", "/api/cases/123456789", &m), ROUTE_FOUND);
+    assert_int_equal(stored_key(&m, key, 20), -1);
+    assert_int_equal(stored_key(&m, key, sizeof("/api/cases/{id:int} 1234")), -1);
+    assert_int_equal(stored_key(&m, key, sizeof("/api/cases/{id:int} 123456789")), 29);
+    assert_int_equal(stored_key(&m, key, 0), -1);
+    m.def = NULL;
+    assert_int_equal(stored_key(&m, key, sizeof(key)), -1);
+    router_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +169,7 @@ int main(void)
         cmocka_unit_test(wrong_method_is_405_with_every_allowed_method),
         cmocka_unit_test(head_is_served_by_get_routes),
         cmocka_unit_test(bad_tables_are_refused_at_start_up),
+        cmocka_unit_test(stored_keys_name_the_route_and_its_values),
     };
     return cmocka_run_group_tests_name("route", tests, NULL, NULL);
 }

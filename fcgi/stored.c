@@ -1,0 +1,106 @@
+/* stored: ready-made public answers. See stored.h. */
+#include "stored.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "log.h"
+#include "worker.h"
+
+int stored_key(const route_match_t *match, char *out, size_t size)
+{
+    if (match->def == NULL || size == 0)
+        return -1;
+    size_t len = strlen(match->def->pattern);
+    if (len >= size)
+        return -1;
+    memcpy(out, match->def->pattern, len + 1);
+    for (size_t i = 0; i < match->param_count; i++) {
+        const struct route_param *p = &match->params[i];
+        int n = p->type == ROUTE_PARAM_INT
+                    ? snprintf(out + len, size - len, " %" PRId64, p->int_value)
+                    : snprintf(out + len, size - len, " %.*s", (int)p->text_len, p->text);
+        if (n < 0 || (size_t)n >= size - len)
+            return -1;
+        len += (size_t)n;
+    }
+    return (int)len;
+}
+
+bool stored_route(const request_t *req)
+{
+    const struct route_def *def = req->match.def;
+    if (def == NULL || (def->access & ROUTE_STORED) == 0)
+        return false;
+    /* a route that lets staff see more would store what they saw */
+    const char *authorization = request_param(req, "HTTP_AUTHORIZATION");
+    return (def->access & ROUTE_TOKEN_OPTIONAL) == 0 || authorization == NULL ||
+           authorization[0] == '\0';
+}
+
+/* req's key in the arena, or NULL. */
+static const char *key_of(request_t *req)
+{
+    char key[STORED_KEY_MAX + 1];
+    if (stored_key(&req->match, key, sizeof(key)) < 0)
+        return NULL;
+    return arena_strdup(req->arena, key);
+}
+
+bool stored_answer(request_t *req)
+{
+    const char *key = key_of(req);
+    if (key == NULL)
+        return false;
+    const char *values[] = {key};
+    PGresult *res =
+        db_query_once(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_GET, COUNT(values), values);
+    req->db = db_where(req->worker->db);
+    /* a failure here is the build's to answer: it runs the same database */
+    if (res == NULL || !db_ok(res) || PQntuples(res) != 1)
+        return false;
+    const char *type = db_value(res, 0, "content_type");
+    const char *body = db_value(res, 0, "doc");
+    const char *etag = db_value(res, 0, "etag");
+    if (type == NULL || body == NULL || etag == NULL)
+        return false;
+    api_send_public(req, 200, type, body, db_length(res, 0, "doc"), etag);
+    return true;
+}
+
+PGresult *stored_state(request_t *req)
+{
+    PGresult *res = db_query(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_STATE, 0, NULL);
+    return res != NULL && db_ok(res) && PQntuples(res) == 1 ? res : NULL;
+}
+
+void stored_keep(request_t *req, const PGresult *state, const char *content_type, const char *body,
+                 size_t len, const char *etag)
+{
+    const char *key = key_of(req);
+    char *text = arena_strndup(req->arena, body, len);
+    if (key == NULL || text == NULL || strlen(text) != len)
+        return; /* too long a key, no memory, or a NUL in the body: not kept */
+    const char *values[] = {
+        key,
+        content_type,
+        text,
+        etag,
+        db_value(state, 0, "generation"),
+        db_value(state, 0, "built_at"),
+        db_value(state, 0, "fresh_until"),
+    };
+    /* outside the read's transaction: on the primary, committed at once */
+    PGresult *res =
+        db_query(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_PUT, COUNT(values), values);
+    if (res == NULL) {
+        logline_t line;
+        log_begin(&line, "warn", "stored_keep_failed");
+        log_str(&line, "request_id", req->request_id);
+        log_str(&line, "key", key);
+        log_end(&line);
+    }
+}

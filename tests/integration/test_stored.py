@@ -1,0 +1,165 @@
+"""Ready-made public answers (migration 0012, fcgi/stored.c): what the pool
+answered on a public route is kept and served from one row while it is
+good, and never once a change to what it was made from has committed.
+These read the pool past nginx's cache (a server of their own), where a
+stale answer could not hide behind the cache's two seconds."""
+import threading
+from contextlib import closing
+import time
+
+import pytest
+import requests
+
+from conftest import api, sql_rows, sql_value, superuser, wait_until
+from test_public import Voter, new_case, published_case, voting_case
+import stack as stackmod
+
+
+@pytest.fixture(scope="module")
+def direct(stack):
+    """The pool without nginx's cache, at its own port (and client
+    addresses from X-Real-IP, for Voter)."""
+    port = stackmod.free_port()
+    stack.stop_nginx()
+    stack.start_nginx(extra="set_real_ip_from 127.0.0.1; real_ip_header X-Real-IP;\n"
+                            f"server {{ listen 127.0.0.1:{port}; location / {{ "
+                            f"include {stack.run_dir}/conf/fastcgi_portal.conf; }} }}")
+    yield f"http://127.0.0.1:{port}"
+    stack.stop_nginx()
+    stack.start_nginx()
+
+
+def get(direct, path, **kw):
+    r = requests.get(direct + path, timeout=10, **kw)
+    assert "X-Cache-Status" not in r.headers, "this server must not be nginx's cache"
+    return r
+
+
+def stored_keys(stack, like):
+    return [r[0] for r in sql_rows(stack, "SELECT key FROM public_documents WHERE key LIKE %s "
+                                          "ORDER BY key", (like,))]
+
+
+def version_of(stack, tokens, cid):
+    return {"If-Match": api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).headers["ETag"]}
+
+
+def correct_title(stack, tokens, cid, title):
+    r = api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+            headers=version_of(stack, tokens, cid),
+            json={"action": "correct", "note": "更正", "content": {"title": title}})
+    assert r.status_code == 200, r.text
+
+
+def test_the_second_read_is_the_kept_row(stack, tokens, direct):
+    cid, _, number = published_case(stack, tokens, title="只做一次的答案")
+    paths = {f"/api/public/editions/{number}": "/api/public/editions/{number:int} %d" % number,
+             f"/editions/{number}": "/editions/{number:int} %d" % number,
+             f"/api/public/cases/{cid}": "/api/public/cases/{id:int} %d" % cid,
+             f"/cases/{cid}": "/cases/{id:int} %d" % cid,
+             f"/api/public/editions/{number}/results":
+                 "/api/public/editions/{number:int}/results %d" % number}
+    for path, key in paths.items():
+        first = get(direct, path)
+        assert first.status_code == 200, first.text
+        row = sql_rows(stack, "SELECT content_type, body, etag FROM public_documents "
+                              "WHERE key = %s", (key,))
+        assert row, f"{path}: nothing kept under {key!r}"
+        assert row[0][1] == first.text and first.headers["ETag"] == f'"{row[0][2]}"'
+        # what is served next is that row: altered behind the pool's back
+        # (no generation moves), the next answer is the altered one
+        with closing(superuser(stack)) as conn:
+            conn.cursor().execute("UPDATE public_documents SET body = body || ' ', "
+                                  "etag = 'altered' WHERE key = %s", (key,))
+        second = get(direct, path)
+        assert second.status_code == 200 and second.text == first.text + " "
+        assert second.headers["ETag"] == '"altered"'
+        assert second.headers["Content-Type"] == first.headers["Content-Type"]
+        assert second.headers["Cache-Control"] == "public, max-age=2"
+        assert get(direct, path, headers={"If-None-Match": '"altered"'}).status_code == 304
+    # a draft, a missing case: 404s, and nothing kept for them
+    draft = new_case(stack, tokens)
+    for path in (f"/api/public/cases/{draft}", f"/cases/{draft}", "/cases/99999999"):
+        assert get(direct, path).status_code == 404
+    assert stored_keys(stack, f"% {draft}") == [] and stored_keys(stack, "% 99999999") == []
+
+
+def test_a_correction_shows_on_the_very_next_read(stack, tokens, direct):
+    cid, _, number = published_case(stack, tokens, title="更正之前")
+    paths = (f"/api/public/editions/{number}", f"/editions/{number}",
+             f"/api/public/cases/{cid}", f"/cases/{cid}", "/api/public/editions", "/")
+    for path in paths:
+        assert "更正之前" in get(direct, path).text
+    correct_title(stack, tokens, cid, "更正之后")
+    for path in paths:  # at once: no wait for anything to expire
+        text = get(direct, path).text
+        assert "更正之后" in text and "更正之前" not in text, path
+
+
+def test_one_case_is_one_kept_answer_whatever_the_spelling(stack, tokens, direct):
+    """Keys are the route and its parameters' values: no spelling of a path
+    adds rows (the router answers leading zeros 404, which keeps nothing)."""
+    cid, _, number = published_case(stack, tokens, title="前导零")
+    assert get(direct, f"/cases/{cid}").status_code == 200
+    assert get(direct, f"/cases/000{cid}").status_code == 404
+    assert get(direct, f"/cases/{cid}?x=1").status_code == 200
+    assert get(direct, f"/cases/{cid}/").status_code == 404
+    assert stored_keys(stack, "/cases/{id:int} %" + str(cid)) == ["/cases/{id:int} %d" % cid]
+
+
+def test_a_draft_edit_moves_nothing_and_a_publish_does(stack, tokens, direct):
+    generation = lambda: sql_value(stack, "SELECT generation FROM public_generation")  # noqa
+    before = generation()
+    draft = new_case(stack, tokens, title="草稿")
+    r = api(stack, "PATCH", f"/api/cases/{draft}", tokens["shajing"],
+            headers={"If-Match": api(stack, "GET", f"/api/cases/{draft}",
+                                     tokens["shajing"]).headers["ETag"]},
+            json={"title": "草稿改过"})
+    assert r.status_code == 200, r.text
+    assert generation() == before, "a draft's edit outdated every public answer"
+    published_case(stack, tokens, title="发布了")
+    assert generation() > before
+
+
+def test_counts_of_an_open_vote_are_at_most_a_second_behind(stack, tokens, direct):
+    cid, _, _ = voting_case(stack, tokens, title="计数新鲜")
+    path = f"/api/public/cases/{cid}"
+    assert get(direct, path).json()["votes"]["满意"] == 0
+    fresh_until, built_at = sql_rows(stack, "SELECT fresh_until, built_at FROM public_documents "
+                                            "WHERE key = %s", ("/api/public/cases/{id:int} %d"
+                                                               % cid,))[0]
+    assert fresh_until is not None and (fresh_until - built_at).total_seconds() == 1
+    voted = time.time()
+    assert Voter(stack).vote(cid, "满意").status_code == 201
+    wait_until(lambda: get(direct, path).json()["votes"]["满意"] == 1, 5, "the vote counted")
+    assert time.time() - voted < 2.5
+
+
+def test_readers_racing_corrections_never_keep_the_old_text(stack, tokens, direct):
+    """Readers build and keep the case's answer while a reviewer corrects it,
+    twenty times: after each correction commits, the next read has it. A
+    reader whose snapshot predates the correction may keep its answer only
+    under the old generation, which no later read accepts."""
+    cid, _, _ = published_case(stack, tokens, title="竞速第0版")
+    path = f"/api/public/cases/{cid}"
+    stop = threading.Event()
+    failures = []
+
+    def reader():
+        while not stop.is_set():
+            r = requests.get(direct + path, timeout=10)
+            if r.status_code != 200:
+                failures.append(r.status_code)
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 21):
+            correct_title(stack, tokens, cid, f"竞速第{n}版")
+            for _ in range(3):
+                assert get(direct, path).json()["title"] == f"竞速第{n}版"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
