@@ -1,6 +1,9 @@
 -- wrk script for scripts/bench: votes from many distinct voters. Request j
 -- of all threads is voter j / #cases on case j % #cases, so no (voter,
 -- case) pair repeats until the voters run out; the choices take turns.
+-- Each voter is at an address of its own (X-Real-IP, which the bench's
+-- nginx takes from 127.0.0.1), as voters at large are: the cap per address
+-- and nginx's limit per address stay at their production values.
 -- Counts the answers: 201 counted, 200 a repeat, anything else.
 --   wrk ... -s bench/votes.lua URL -- COOKIES FIRST COUNT CASES CHOICES THREADS
 -- COOKIES a file of cookie values, one a line, of which lines FIRST to
@@ -21,7 +24,8 @@ local function split(text)
 end
 
 function init(args)
-    local first, count = tonumber(args[2]), tonumber(args[3])
+    first = tonumber(args[2])
+    local count = tonumber(args[3])
     cookies = {}
     local i = 0
     for line in io.lines(args[1]) do
@@ -38,9 +42,13 @@ end
 function request()
     local j = n * nthreads + id
     n = n + 1
-    local voter = cookies[math.floor(j / #cases) % #cookies + 1]
+    local v = math.floor(j / #cases) % #cookies
+    local a = first + v -- the voter's line in the file: its own address
+    local address = string.format("10.%d.%d.%d", math.floor(a / 65536) % 256,
+                                  math.floor(a / 256) % 256, a % 256)
     return wrk.format("POST", "/api/public/cases/" .. cases[j % #cases + 1] .. "/votes",
-                      {["Cookie"] = "portal_voter=" .. voter,
+                      {["Cookie"] = "portal_voter=" .. cookies[v + 1],
+                       ["X-Real-IP"] = address,
                        ["Content-Type"] = "application/json"},
                       '{"choice":"' .. choices[n % #choices + 1] .. '"}')
 end

@@ -500,9 +500,10 @@ int db_commit(db_t *db, arena_t *arena)
     return res != NULL && db_ok(res) ? 0 : -1;
 }
 
-/* Sends BEGIN, the settings, statement and COMMIT on the primary in one
- * pipeline; the statement's result (owned by the arena), NULL when the
- * connection failed. See db_write_once. */
+/* Sends the settings and statement on the primary in one pipeline, as
+ * one implicit transaction that the pipeline's sync commits; the
+ * statement's result (owned by the arena), NULL when the connection
+ * failed. See db_write_once. */
 static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
                                  const char *const *values, bool *committed)
 {
@@ -513,30 +514,22 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         return NULL;
     db->link = link;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
-    struct {
-        int statement;
-        const char *const *values;
-    } steps[] = {
-        {SQL_TX_BEGIN, NULL},
-        {SQL_TX_SETTINGS, settings},
-        {statement, values},
-        {SQL_TX_COMMIT, NULL},
-    };
-    enum { STEPS = sizeof(steps) / sizeof(steps[0]) };
     PGconn *conn = link->conn;
     if (PQenterPipelineMode(conn) != 1) {
         db_note_failure(db, link, "pipeline");
         return NULL;
     }
-    bool sent = true;
-    for (int i = 0; i < STEPS && sent; i++)
-        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
-                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
-                                   NULL, 0) == 1;
-    sent = sent && PQpipelineSync(conn) == 1;
-    PGresult *results[STEPS] = {NULL};
+    /* Without BEGIN, everything up to the sync is one transaction: the
+     * settings last until it ends, and a failure rolls all of it back */
+    bool sent =
+        PQsendQueryPrepared(conn, sql_files[SQL_TX_SETTINGS].name,
+                            sql_files[SQL_TX_SETTINGS].nparams, settings, NULL, NULL, 0) == 1 &&
+        PQsendQueryPrepared(conn, sql_files[statement].name, sql_files[statement].nparams, values,
+                            NULL, NULL, 0) == 1 &&
+        PQpipelineSync(conn) == 1;
+    PGresult *results[2] = {NULL, NULL};
     /* each query's result, each followed by NULL, then the sync */
-    for (int i = 0; i < STEPS && sent; i++) {
+    for (int i = 0; i < 2 && sent; i++) {
         results[i] = PQgetResult(conn);
         if (results[i] == NULL) {
             sent = false;
@@ -546,45 +539,40 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         while ((extra = PQgetResult(conn)) != NULL)
             PQclear(extra);
     }
+    /* the sync's answer comes after COMMIT: an error in its place is a
+     * commit that failed (a deferred check), which ends the pipeline too */
+    bool synced = false;
     if (sent) {
         PGresult *sync = PQgetResult(conn);
-        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-            sent = false;
+        synced = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+        while (sync != NULL && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+            PQclear(sync);
+            sync = PQgetResult(conn);
+        }
+        sent = sync != NULL;
         PQclear(sync);
     }
     if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        for (int i = 0; i < STEPS; i++)
-            PQclear(results[i]);
-        db->in_tx = false;
+        PQclear(results[0]);
+        PQclear(results[1]);
         db_note_failure(db, link, sql_files[statement].name);
         return NULL;
     }
-    /* a transaction is open when BEGIN ran and COMMIT did not (a failure
-     * before it made the pipeline skip it): db_rollback ends it */
-    ExecStatusType commit = PQresultStatus(results[3]);
-    db->in_tx = PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
-    *committed = commit == PGRES_COMMAND_OK;
-    PGresult *res = results[2];
-    int failed = -1; /* the first step that failed, logged as any statement's */
-    for (int i = 0; i < STEPS; i++) {
-        if (failed < 0 && results[i] != NULL && !db_ok(results[i]) &&
-            PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED)
-            failed = i;
-        if (i != 2)
-            PQclear(results[i]);
-    }
-    if (res == NULL || arena_defer(arena, result_release, res) != 0)
-        return NULL; /* arena_defer cleared it */
-    if (failed >= 0) {
+    db->in_tx = false;
+    PGresult *res = results[1];
+    const PGresult *failed = !db_ok(results[0]) ? results[0] : !db_ok(res) ? res : NULL;
+    *committed = failed == NULL && synced;
+    if (failed != NULL && PQresultStatus(failed) != PGRES_PIPELINE_ABORTED) {
         logline_t line;
         log_begin(&line, "warn", "db_statement_failed");
-        log_str(&line, "statement", sql_files[steps[failed].statement].name);
-        if (failed == 2) {
-            log_str(&line, "sqlstate", db_sqlstate(res));
-            log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-        }
+        log_str(&line, "statement", sql_files[failed == res ? statement : SQL_TX_SETTINGS].name);
+        log_str(&line, "sqlstate", db_sqlstate(failed));
+        log_str(&line, "error", PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY));
         log_end(&line);
     }
+    PQclear(results[0]);
+    if (arena_defer(arena, result_release, res) != 0)
+        return NULL; /* arena_defer cleared it */
     return res;
 }
 

@@ -98,17 +98,17 @@ int db_begin_read(db_t *db, arena_t *arena, const char *request_id);
 /* Where the open transaction runs, or the last one ran: "primary" or "standby". */
 const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
-/* A whole transaction in one round trip: BEGIN, the settings (request id,
- * statement timeout), statement and COMMIT, pipelined on the primary, so
- * the row locks it takes are released as soon as it is done and the
- * request waits on the database once. For a route whose transaction is
- * that one statement (ROUTE_ONE_TRIP). Returns the statement's result
- * (owned by the arena) as db_query does; *committed says whether COMMIT
- * succeeded. When the statement failed, COMMIT did not run and the failed
- * transaction is left for db_rollback. A connection found broken before
- * any answer came is replaced and the whole sent once more, so the
- * statement must be one that may run twice (a vote: the second is a
- * repeat). */
+/* A whole transaction in one round trip: the settings (request id,
+ * statement timeout) and statement, pipelined on the primary as one
+ * implicit transaction that the pipeline's sync commits, so the row locks
+ * it takes are released as soon as it is done and the request waits on
+ * the database once. For a route whose transaction is that one statement
+ * (ROUTE_ONE_TRIP). Returns the statement's result (owned by the arena) as
+ * db_query does; *committed says whether it was committed (a failed
+ * statement rolls all of it back; nothing is left open). A connection
+ * found broken before any answer came is replaced and the whole sent once
+ * more, so the statement must be one that may run twice (a vote: the
+ * second is a repeat). */
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                         size_t nparams, const char *const *values, bool *committed);
 /* Rolls back if a transaction is open; safe to call at any time. */

@@ -736,9 +736,12 @@ def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, t
             except psycopg2.Error as e:
                 return e.pgcode, e.diag.message_primary
 
-    def insert(case, voter):
+    def insert(case, voter, claim_checked=False):
         with app_conn(stack) as (conn, cur):
             try:
+                if claim_checked:  # what vote_cast tells votes_guard (migration 0013)
+                    cur.execute("SELECT set_config('portal.vote_checked', %s, false)",
+                                (str(case),))
                 cur.execute("INSERT INTO votes (case_id, choice, voter) VALUES (%s, '满意', %s)",
                             (case, voter))
                 conn.commit()
@@ -757,6 +760,15 @@ def test_a_vote_after_the_deadline_is_refused_before_the_edition_closes(stack, t
     # the edition may not have been closed yet (the default check runs every
     # 20 s): the vote is refused either way
     assert vote(cid, "voter-bbbbbbbbbbbbbb") == closed
+    # the setting by which vote_cast spares the guard a second look lets the
+    # application past nothing: it still may not insert, and vote_cast checks
+    assert insert(cid, "voter-eeeeeeeeeeeeee", claim_checked=True) == \
+        ("42501", "permission denied for table votes")
+    with app_conn(stack) as (conn, cur):
+        cur.execute("SELECT set_config('portal.vote_checked', %s, false)", (str(cid),))
+        cur.execute("SELECT outcome FROM vote_cast(%s, 'voter-ffffffffffffff', '满意', NULL, "
+                    "%s, 100)", (cid, "a" * 32))
+        assert cur.fetchone()[0] == closed
     assert sql_value(stack, "SELECT count(*) FROM votes WHERE case_id = %s", (cid,)) == 1
     # and no vote goes to a case that is not open for voting
     draft, _ = case_in(stack, tokens, "draft")
