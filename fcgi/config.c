@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "answers_version.h"
 #include "keyring.h"
 #include "voter.h"
 
@@ -471,6 +472,14 @@ int config_load(config_t *out, int argc, char **argv, enum config_action *action
         if (voter_key_load(out->voter_key_file, out->voter_key, err, errlen) != 0)
             goto fail;
     }
+    unsigned char format[8];
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, sizeof(format));
+    crypto_generichash_update(&h, (const unsigned char *)PORTAL_ANSWERS_VERSION,
+                              sizeof(PORTAL_ANSWERS_VERSION));
+    crypto_generichash_update(&h, (const unsigned char *)out->public_url, strlen(out->public_url));
+    crypto_generichash_final(&h, format, sizeof(format));
+    sodium_bin2hex(out->answers_format, sizeof(out->answers_format), format, sizeof(format));
     return 0;
 fail:
     config_free(out);

@@ -57,6 +57,9 @@ typedef struct {
     unsigned login_lock_time_ms;
     struct keyring *keyring;     /* loaded from jwt_keys; NULL when jwt_keys is "" */
     struct voter_key *voter_key; /* loaded from voter_key_file; NULL when that is "" */
+    /* what the ready-made public answers are kept under: the build's
+     * answers version with the public URL the pages name (see stored.h) */
+    char answers_format[17];
 } config_t;
 
 enum config_action {

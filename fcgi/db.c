@@ -29,6 +29,7 @@ struct db {
     struct db_link *link; /* the open transaction's, or the last one's */
     bool in_tx;
     const char *read_request_id; /* the open read's (arena-owned), for its retry */
+    bool read_moved;             /* the open read began again on the primary: two snapshots */
     char statement_timeout[24];
 };
 
@@ -259,6 +260,7 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
      * stays read). A failed COMMIT of it runs as an empty one there. */
     db_rollback(db);
     db_standby_set_aside(db);
+    db->read_moved = true;
     if (db->slot != NULL)
         BUMP(db->slot->standby_retries);
     if (db_begin_on(db, &db->primary, arena, db->read_request_id, NULL, true) == NULL)
@@ -276,20 +278,14 @@ PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
     if (db_standby_serves_reads(db)) {
         db->link = &db->standby;
         PGresult *res = link_query(db, &db->standby, arena, statement, nparams, values, NULL, NULL);
-        if (!standby_read_failed(res)) {
-            if (db->slot != NULL)
-                BUMP(db->slot->reads_on_standby);
+        if (!standby_read_failed(res))
             return res;
-        }
         db_standby_set_aside(db);
         if (db->slot != NULL)
             BUMP(db->slot->standby_retries);
     }
     db->link = &db->primary;
-    PGresult *res = link_query(db, &db->primary, arena, statement, nparams, values, NULL, NULL);
-    if (db->slot != NULL)
-        BUMP(db->slot->reads_on_primary);
-    return res;
+    return link_query(db, &db->primary, arena, statement, nparams, values, NULL, NULL);
 }
 
 static int column_of(const PGresult *res, int row, const char *column)
@@ -471,6 +467,7 @@ bool db_standby_serves_reads(const db_t *db)
 int db_begin_read(db_t *db, arena_t *arena, const char *request_id)
 {
     db->read_request_id = request_id;
+    db->read_moved = false;
     if (db_standby_serves_reads(db)) {
         if (db_begin_on(db, &db->standby, arena, request_id, NULL, true) != NULL) {
             if (db->slot != NULL)
@@ -488,6 +485,16 @@ int db_begin_read(db_t *db, arena_t *arena, const char *request_id)
     return 0;
 }
 
+bool db_read_moved(const db_t *db)
+{
+    return db->read_moved;
+}
+
+bool db_primary_failing(const db_t *db)
+{
+    return db->primary.failing;
+}
+
 const char *db_where(const db_t *db)
 {
     return db->link->name;
@@ -500,10 +507,9 @@ int db_commit(db_t *db, arena_t *arena)
     return res != NULL && db_ok(res) ? 0 : -1;
 }
 
-/* Sends the settings and statement on the primary in one pipeline, as
- * one implicit transaction that the pipeline's sync commits; the
- * statement's result (owned by the arena), NULL when the connection
- * failed. See db_write_once. */
+/* Sends BEGIN, the settings, statement and COMMIT on the primary in one
+ * pipeline; the statement's result (owned by the arena), NULL when the
+ * connection failed. See db_write_once. */
 static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
                                  const char *const *values, bool *committed)
 {
@@ -514,22 +520,30 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         return NULL;
     db->link = link;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
+    struct {
+        int statement;
+        const char *const *values;
+    } steps[] = {
+        {SQL_TX_BEGIN, NULL},
+        {SQL_TX_SETTINGS, settings},
+        {statement, values},
+        {SQL_TX_COMMIT, NULL},
+    };
+    enum { STEPS = sizeof(steps) / sizeof(steps[0]) };
     PGconn *conn = link->conn;
     if (PQenterPipelineMode(conn) != 1) {
         db_note_failure(db, link, "pipeline");
         return NULL;
     }
-    /* Without BEGIN, everything up to the sync is one transaction: the
-     * settings last until it ends, and a failure rolls all of it back */
-    bool sent =
-        PQsendQueryPrepared(conn, sql_files[SQL_TX_SETTINGS].name,
-                            sql_files[SQL_TX_SETTINGS].nparams, settings, NULL, NULL, 0) == 1 &&
-        PQsendQueryPrepared(conn, sql_files[statement].name, sql_files[statement].nparams, values,
-                            NULL, NULL, 0) == 1 &&
-        PQpipelineSync(conn) == 1;
-    PGresult *results[2] = {NULL, NULL};
+    bool sent = true;
+    for (int i = 0; i < STEPS && sent; i++)
+        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
+                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
+                                   NULL, 0) == 1;
+    sent = sent && PQpipelineSync(conn) == 1;
+    PGresult *results[STEPS] = {NULL};
     /* each query's result, each followed by NULL, then the sync */
-    for (int i = 0; i < 2 && sent; i++) {
+    for (int i = 0; i < STEPS && sent; i++) {
         results[i] = PQgetResult(conn);
         if (results[i] == NULL) {
             sent = false;
@@ -539,40 +553,46 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         while ((extra = PQgetResult(conn)) != NULL)
             PQclear(extra);
     }
-    /* the sync's answer comes after COMMIT: an error in its place is a
-     * commit that failed (a deferred check), which ends the pipeline too */
-    bool synced = false;
     if (sent) {
         PGresult *sync = PQgetResult(conn);
-        synced = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-        while (sync != NULL && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
-            PQclear(sync);
-            sync = PQgetResult(conn);
-        }
-        sent = sync != NULL;
+        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+            sent = false;
         PQclear(sync);
     }
     if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        PQclear(results[0]);
-        PQclear(results[1]);
+        for (int i = 0; i < STEPS; i++)
+            PQclear(results[i]);
+        db->in_tx = false;
         db_note_failure(db, link, sql_files[statement].name);
         return NULL;
     }
-    db->in_tx = false;
-    PGresult *res = results[1];
-    const PGresult *failed = !db_ok(results[0]) ? results[0] : !db_ok(res) ? res : NULL;
-    *committed = failed == NULL && synced;
-    if (failed != NULL && PQresultStatus(failed) != PGRES_PIPELINE_ABORTED) {
+    /* a transaction is open when BEGIN ran and COMMIT did not (a failure
+     * before it made the pipeline skip it): db_rollback ends it */
+    ExecStatusType commit = PQresultStatus(results[3]);
+    db->in_tx = PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
+    bool commit_ok = commit == PGRES_COMMAND_OK;
+    PGresult *res = results[2];
+    int failed = -1; /* the first step that failed, logged as any statement's */
+    for (int i = 0; i < STEPS; i++) {
+        if (failed < 0 && results[i] != NULL && !db_ok(results[i]) &&
+            PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED)
+            failed = i;
+        if (i != 2)
+            PQclear(results[i]);
+    }
+    if (res == NULL || arena_defer(arena, result_release, res) != 0)
+        return NULL; /* arena_defer cleared it */
+    *committed = commit_ok;
+    if (failed >= 0) {
         logline_t line;
         log_begin(&line, "warn", "db_statement_failed");
-        log_str(&line, "statement", sql_files[failed == res ? statement : SQL_TX_SETTINGS].name);
-        log_str(&line, "sqlstate", db_sqlstate(failed));
-        log_str(&line, "error", PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY));
+        log_str(&line, "statement", sql_files[steps[failed].statement].name);
+        if (failed == 2) {
+            log_str(&line, "sqlstate", db_sqlstate(res));
+            log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        }
         log_end(&line);
     }
-    PQclear(results[0]);
-    if (arena_defer(arena, result_release, res) != 0)
-        return NULL; /* arena_defer cleared it */
     return res;
 }
 

@@ -95,19 +95,25 @@ PGresult *db_begin_session(db_t *db, arena_t *arena, const char *request_id,
  * anyone may make, on the standby or the primary as the header comment
  * says. 0, or -1 when neither could begin one. */
 int db_begin_read(db_t *db, arena_t *arena, const char *request_id);
+/* Whether the open read began again on the primary after the standby
+ * failed it (what it read before came from another snapshot). */
+bool db_read_moved(const db_t *db);
+/* Whether the primary's last connection attempt or statement failed. */
+bool db_primary_failing(const db_t *db);
 /* Where the open transaction runs, or the last one ran: "primary" or "standby". */
 const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
-/* A whole transaction in one round trip: the settings (request id,
- * statement timeout) and statement, pipelined on the primary as one
- * implicit transaction that the pipeline's sync commits, so the row locks
- * it takes are released as soon as it is done and the request waits on
- * the database once. For a route whose transaction is that one statement
- * (ROUTE_ONE_TRIP). Returns the statement's result (owned by the arena) as
- * db_query does; *committed says whether it was committed (a failed
- * statement rolls all of it back; nothing is left open). A connection
- * found broken before any answer came is replaced and the whole sent once
- * more, so the statement must be one that may run twice (a vote: the
+/* A whole transaction in one round trip: BEGIN (read committed), the
+ * settings (request id, statement timeout), statement and COMMIT,
+ * pipelined on the primary, so the row locks it takes are released as soon
+ * as it is done and the request waits on the database once. For a route
+ * whose transaction is that one statement (ROUTE_ONE_TRIP). Returns the
+ * statement's result (owned by the arena) as db_query does; *committed
+ * says whether COMMIT succeeded. When the statement failed, COMMIT did not
+ * run and the failed transaction is left for db_rollback. When the
+ * connection is found broken (before any answer, or after: a lost COMMIT
+ * cannot be told from an unsent one) it is replaced and the whole sent
+ * once more, so the statement must be one that may run twice (a vote: the
  * second is a repeat). */
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                         size_t nparams, const char *const *values, bool *committed);

@@ -222,6 +222,18 @@ void scoreboard_render(const struct scoreboard *board, strbuf_t *out)
                   "again on the primary.\n# TYPE portal_standby_retries_total counter\n"
                   "portal_standby_retries_total %llu\n",
                   (unsigned long long)retries);
+    uint64_t hits = 0, misses = 0;
+    for (int i = 0; i < SCOREBOARD_SLOTS; i++) {
+        hits += LOAD(board->slots[i].stored_hits);
+        misses += LOAD(board->slots[i].stored_misses);
+    }
+    strbuf_printf(out,
+                  "# HELP portal_public_stored_total Public reads looked up among the ready-made "
+                  "answers: served from one (hit) or built (miss).\n# TYPE "
+                  "portal_public_stored_total counter\n"
+                  "portal_public_stored_total{result=\"hit\"} %llu\n"
+                  "portal_public_stored_total{result=\"miss\"} %llu\n",
+                  (unsigned long long)hits, (unsigned long long)misses);
     strbuf_printf(out,
                   "# HELP portal_standby_reads Whether the public's reads go to the standby (1) or "
                   "the primary (0).\n# TYPE portal_standby_reads gauge\nportal_standby_reads %u\n",

@@ -57,6 +57,9 @@ struct scoreboard_slot {
     uint64_t reads_on_standby;
     uint64_t reads_on_primary;
     uint64_t standby_retries; /* reads whose standby failed them, run again on the primary */
+    /* ready-made public answers (see stored.h): served, and looked up in vain */
+    uint64_t stored_hits;
+    uint64_t stored_misses;
 };
 
 struct scoreboard {

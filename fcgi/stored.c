@@ -8,16 +8,17 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "scoreboard.h"
 #include "worker.h"
 
-int stored_key(const route_match_t *match, char *out, size_t size)
+int stored_key(const char *format, const route_match_t *match, char *out, size_t size)
 {
     if (match->def == NULL || size == 0)
         return -1;
-    size_t len = strlen(match->def->pattern);
-    if (len >= size)
+    int head = snprintf(out, size, "%s %s", format, match->def->pattern);
+    if (head < 0 || (size_t)head >= size)
         return -1;
-    memcpy(out, match->def->pattern, len + 1);
+    size_t len = (size_t)head;
     for (size_t i = 0; i < match->param_count; i++) {
         const struct route_param *p = &match->params[i];
         int n = p->type == ROUTE_PARAM_INT
@@ -45,7 +46,7 @@ bool stored_route(const request_t *req)
 static const char *key_of(request_t *req)
 {
     char key[STORED_KEY_MAX + 1];
-    if (stored_key(&req->match, key, sizeof(key)) < 0)
+    if (stored_key(req->worker->config->answers_format, &req->match, key, sizeof(key)) < 0)
         return NULL;
     return arena_strdup(req->arena, key);
 }
@@ -59,14 +60,19 @@ bool stored_answer(request_t *req)
     PGresult *res =
         db_query_once(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_GET, COUNT(values), values);
     req->db = db_where(req->worker->db);
+    const char *type = res != NULL && db_ok(res) ? db_value(res, 0, "content_type") : NULL;
+    const char *body = type != NULL ? db_value(res, 0, "doc") : NULL;
+    const char *etag = type != NULL ? db_value(res, 0, "etag") : NULL;
+    struct scoreboard_slot *slot =
+        req->worker->board != NULL ? &req->worker->board->slots[req->worker->slot] : NULL;
     /* a failure here is the build's to answer: it runs the same database */
-    if (res == NULL || !db_ok(res) || PQntuples(res) != 1)
+    if (type == NULL || body == NULL || etag == NULL) {
+        if (slot != NULL)
+            __atomic_fetch_add(&slot->stored_misses, 1, __ATOMIC_RELAXED);
         return false;
-    const char *type = db_value(res, 0, "content_type");
-    const char *body = db_value(res, 0, "doc");
-    const char *etag = db_value(res, 0, "etag");
-    if (type == NULL || body == NULL || etag == NULL)
-        return false;
+    }
+    if (slot != NULL)
+        __atomic_fetch_add(&slot->stored_hits, 1, __ATOMIC_RELAXED);
     api_send_public(req, 200, type, body, db_length(res, 0, "doc"), etag);
     return true;
 }
@@ -74,12 +80,20 @@ bool stored_answer(request_t *req)
 PGresult *stored_state(request_t *req)
 {
     PGresult *res = db_query(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_STATE, 0, NULL);
+    /* a read the standby failed part-way began again on the primary: its
+     * answer may mix two snapshots, and no one generation describes it */
+    if (db_read_moved(req->worker->db))
+        return NULL;
     return res != NULL && db_ok(res) && PQntuples(res) == 1 ? res : NULL;
 }
 
 void stored_keep(request_t *req, const PGresult *state, const char *content_type, const char *body,
                  size_t len, const char *etag)
 {
+    /* a reader on the standby while the primary is away gets the answer
+     * without waiting for a connection that is failing anyway */
+    if (db_primary_failing(req->worker->db))
+        return;
     const char *key = key_of(req);
     char *text = arena_strndup(req->arena, body, len);
     if (key == NULL || text == NULL || strlen(text) != len)

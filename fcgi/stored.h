@@ -20,10 +20,12 @@
 /* Longest key (public_documents.key allows 200). */
 #define STORED_KEY_MAX 160
 
-/* The key of a matched route's answer into out: its pattern, then each
- * parameter (an integer in its canonical digits, so /editions/013 and
- * /editions/13 are one answer). Its length, or -1 when it does not fit. */
-int stored_key(const route_match_t *match, char *out, size_t size);
+/* The key of a matched route's answer into out: format (the build and
+ * settings that shape answers, config's answers_format: a new build or
+ * public URL never serves what another made), its pattern, then each
+ * parameter (an integer in its canonical digits, so one answer has one
+ * key). Its length, or -1 when it does not fit. */
+int stored_key(const char *format, const route_match_t *match, char *out, size_t size);
 
 /* Whether req's answer may be served and kept ready-made: a stored route,
  * asked without a token. */

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import api, sql_rows, sql_value, superuser, wait_until
+from conftest import api, metric, sql_rows, sql_value, superuser, wait_until
 from test_public import Voter, new_case, published_case, voting_case
 import stack as stackmod
 
@@ -35,9 +35,20 @@ def get(direct, path, **kw):
     return r
 
 
-def stored_keys(stack, like):
-    return [r[0] for r in sql_rows(stack, "SELECT key FROM public_documents WHERE key LIKE %s "
-                                          "ORDER BY key", (like,))]
+FORMAT = r"^[0-9a-f]{16} "  # the build and public URL the answer was made by
+
+
+def stored_keys(stack, route):
+    """The keys under which the answer of route ("/cases/{id:int} 7") is kept."""
+    return [r[0] for r in sql_rows(stack, "SELECT key FROM public_documents WHERE key ~ %s "
+                                          "AND right(key, length(%s)) = %s ORDER BY key",
+                                   (FORMAT, " " + route, " " + route))]
+
+
+def kept(stack, route, columns="content_type, body, etag"):
+    keys = stored_keys(stack, route)
+    assert len(keys) == 1, f"{route}: kept as {keys}"
+    return sql_rows(stack, f"SELECT {columns} FROM public_documents WHERE key = %s", (keys[0],))
 
 
 def version_of(stack, tokens, cid):
@@ -59,29 +70,36 @@ def test_the_second_read_is_the_kept_row(stack, tokens, direct):
              f"/cases/{cid}": "/cases/{id:int} %d" % cid,
              f"/api/public/editions/{number}/results":
                  "/api/public/editions/{number:int}/results %d" % number}
+    stored = lambda result: metric(stack, "portal_public_stored_total", result=result)  # noqa
     for path, key in paths.items():
+        misses = stored("miss")
         first = get(direct, path)
+        assert stored("miss") == misses + 1
         assert first.status_code == 200, first.text
-        row = sql_rows(stack, "SELECT content_type, body, etag FROM public_documents "
-                              "WHERE key = %s", (key,))
-        assert row, f"{path}: nothing kept under {key!r}"
+        row = kept(stack, key)
         assert row[0][1] == first.text and first.headers["ETag"] == f'"{row[0][2]}"'
         # what is served next is that row: altered behind the pool's back
         # (no generation moves), the next answer is the altered one
         with closing(superuser(stack)) as conn:
             conn.cursor().execute("UPDATE public_documents SET body = body || ' ', "
-                                  "etag = 'altered' WHERE key = %s", (key,))
+                                  "etag = '0123456789abcdef01234567' WHERE key = %s",
+                                  (stored_keys(stack, key)[0],))
+        hits = stored("hit")
         second = get(direct, path)
+        assert stored("hit") == hits + 1
         assert second.status_code == 200 and second.text == first.text + " "
-        assert second.headers["ETag"] == '"altered"'
+        assert second.headers["ETag"] == '"0123456789abcdef01234567"'
         assert second.headers["Content-Type"] == first.headers["Content-Type"]
         assert second.headers["Cache-Control"] == "public, max-age=2"
-        assert get(direct, path, headers={"If-None-Match": '"altered"'}).status_code == 304
+        assert get(direct, path, headers={
+            "If-None-Match": '"0123456789abcdef01234567"'}).status_code == 304
     # a draft, a missing case: 404s, and nothing kept for them
     draft = new_case(stack, tokens)
     for path in (f"/api/public/cases/{draft}", f"/cases/{draft}", "/cases/99999999"):
         assert get(direct, path).status_code == 404
-    assert stored_keys(stack, f"% {draft}") == [] and stored_keys(stack, "% 99999999") == []
+    for route in (f"/api/public/cases/{{id:int}} {draft}", f"/cases/{{id:int}} {draft}",
+                  "/cases/{id:int} 99999999"):
+        assert stored_keys(stack, route) == []
 
 
 def test_a_correction_shows_on_the_very_next_read(stack, tokens, direct):
@@ -104,7 +122,7 @@ def test_one_case_is_one_kept_answer_whatever_the_spelling(stack, tokens, direct
     assert get(direct, f"/cases/000{cid}").status_code == 404
     assert get(direct, f"/cases/{cid}?x=1").status_code == 200
     assert get(direct, f"/cases/{cid}/").status_code == 404
-    assert stored_keys(stack, "/cases/{id:int} %" + str(cid)) == ["/cases/{id:int} %d" % cid]
+    assert len(stored_keys(stack, "/cases/{id:int} %d" % cid)) == 1
 
 
 def test_a_draft_edit_moves_nothing_and_a_publish_does(stack, tokens, direct):
@@ -125,9 +143,8 @@ def test_counts_of_an_open_vote_are_at_most_a_second_behind(stack, tokens, direc
     cid, _, _ = voting_case(stack, tokens, title="计数新鲜")
     path = f"/api/public/cases/{cid}"
     assert get(direct, path).json()["votes"]["满意"] == 0
-    fresh_until, built_at = sql_rows(stack, "SELECT fresh_until, built_at FROM public_documents "
-                                            "WHERE key = %s", ("/api/public/cases/{id:int} %d"
-                                                               % cid,))[0]
+    fresh_until, built_at = kept(stack, "/api/public/cases/{id:int} %d" % cid,
+                                 "fresh_until, built_at")[0]
     assert fresh_until is not None and (fresh_until - built_at).total_seconds() == 1
     voted = time.time()
     assert Voter(stack).vote(cid, "满意").status_code == 201
@@ -163,3 +180,17 @@ def test_readers_racing_corrections_never_keep_the_old_text(stack, tokens, direc
         for t in threads:
             t.join()
     assert failures == []
+
+
+def test_another_public_url_never_serves_what_the_last_one_made(stack, direct, pool):
+    """A page names the public URL (og:image): a pool told another one (or a
+    new build: its answers version) keeps its answers apart."""
+    route = "/editions/{number:int} 13"
+    before = get(direct, "/editions/13").text
+    assert '<meta property="og:image" content="/api/photos/' in before
+    keys = stored_keys(stack, route)
+    pool("--public-url", "https://portal.example")
+    page = get(direct, "/editions/13").text
+    assert '<meta property="og:image" content="https://portal.example/api/photos/' in page
+    after = stored_keys(stack, route)
+    assert len(after) == len(keys) + 1 and set(keys) < set(after)

@@ -140,22 +140,22 @@ static void stored_keys_name_the_route_and_its_values(void **state)
     route_match_t m;
     char key[STORED_KEY_MAX + 1];
     assert_int_equal(router_match(r, "GET", "/api/cases/42/revisions/7", &m), ROUTE_FOUND);
-    assert_int_equal(stored_key(&m, key, sizeof(key)), 44);
-    assert_string_equal(key, "/api/cases/{id:int}/revisions/{rev:int} 42 7");
+    assert_int_equal(stored_key("f1", &m, key, sizeof(key)), 47);
+    assert_string_equal(key, "f1 /api/cases/{id:int}/revisions/{rev:int} 42 7");
     assert_int_equal(router_match(r, "GET", "/api/things/a-b", &m), ROUTE_FOUND);
-    assert_true(stored_key(&m, key, sizeof(key)) > 0);
-    assert_string_equal(key, "/api/things/{name:slug} a-b");
+    assert_true(stored_key("f1", &m, key, sizeof(key)) > 0);
+    assert_string_equal(key, "f1 /api/things/{name:slug} a-b");
     assert_int_equal(router_match(r, "GET", "/healthz", &m), ROUTE_FOUND);
-    assert_int_equal(stored_key(&m, key, sizeof(key)), 8);
-    assert_string_equal(key, "/healthz");
-    /* too small for the pattern, or for a parameter */
+    assert_int_equal(stored_key("0123abcd", &m, key, sizeof(key)), 17);
+    assert_string_equal(key, "0123abcd /healthz");
+    /* too small for the format and pattern, or for a parameter */
     assert_int_equal(router_match(r, "GET", "/api/cases/123456789", &m), ROUTE_FOUND);
-    assert_int_equal(stored_key(&m, key, 20), -1);
-    assert_int_equal(stored_key(&m, key, sizeof("/api/cases/{id:int} 1234")), -1);
-    assert_int_equal(stored_key(&m, key, sizeof("/api/cases/{id:int} 123456789")), 29);
-    assert_int_equal(stored_key(&m, key, 0), -1);
+    assert_int_equal(stored_key("f1", &m, key, 20), -1);
+    assert_int_equal(stored_key("f1", &m, key, sizeof("f1 /api/cases/{id:int} 1234")), -1);
+    assert_int_equal(stored_key("f1", &m, key, sizeof("f1 /api/cases/{id:int} 123456789")), 32);
+    assert_int_equal(stored_key("f1", &m, key, 0), -1);
     m.def = NULL;
-    assert_int_equal(stored_key(&m, key, sizeof(key)), -1);
+    assert_int_equal(stored_key("f1", &m, key, sizeof(key)), -1);
     router_free(r);
 }
 
