@@ -194,3 +194,20 @@ def test_another_public_url_never_serves_what_the_last_one_made(stack, direct, p
     assert '<meta property="og:image" content="https://portal.example/api/photos/' in page
     after = stored_keys(stack, route)
     assert len(after) == len(keys) + 1 and set(keys) < set(after)
+
+
+def test_a_session_cannot_talk_the_generation_out_of_moving(stack):
+    """The marker by which one transaction moves the generation once names
+    that transaction: set by a session for itself, it does nothing."""
+    generation = "SELECT generation FROM public_generation"
+    with closing(superuser(stack)) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT txid_current()")
+        earlier_tx = cur.fetchone()[0]  # a transaction that has ended
+        for marker in ("yes", str(earlier_tx)):
+            cur.execute("SELECT set_config('portal.public_outdated', %s, false)", (marker,))
+            cur.execute(generation)
+            before = cur.fetchone()[0]
+            cur.execute("UPDATE streets SET name = name WHERE id = (SELECT min(id) FROM streets)")
+            cur.execute(generation)
+            assert cur.fetchone()[0] == before + 1, f"a session's {marker!r} kept it still"
