@@ -344,6 +344,78 @@ const char *db_sqlstate(const PGresult *res)
     return state ? state : "";
 }
 
+/* One statement of a pipeline, with as many values as the catalog counted
+ * in its text. */
+struct pipeline_step {
+    int statement;
+    const char *const *values;
+};
+
+/* Sends count steps and a sync on link in pipeline mode, then reads each
+ * step's result into results (count entries, the caller's to clear; a step
+ * skipped because an earlier one failed reads PGRES_PIPELINE_ABORTED) and
+ * the sync. False when the connection failed on the way: then every result
+ * is cleared and the link noted as failing at stage what. */
+static bool pipeline_exchange(db_t *db, struct db_link *link, const struct pipeline_step *steps,
+                              int count, PGresult **results, const char *what)
+{
+    PGconn *conn = link->conn;
+    for (int i = 0; i < count; i++)
+        results[i] = NULL;
+    if (PQenterPipelineMode(conn) != 1) {
+        db_note_failure(db, link, "pipeline");
+        return false;
+    }
+    bool sent = true;
+    for (int i = 0; i < count && sent; i++)
+        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
+                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
+                                   NULL, 0) == 1;
+    sent = sent && PQpipelineSync(conn) == 1;
+    /* every query's result, each followed by NULL, then the sync */
+    for (int i = 0; i < count && sent; i++) {
+        results[i] = PQgetResult(conn);
+        if (results[i] == NULL) {
+            sent = false;
+            break;
+        }
+        PGresult *extra;
+        while ((extra = PQgetResult(conn)) != NULL) /* up to the query's closing NULL */
+            PQclear(extra);
+    }
+    if (sent) {
+        PGresult *sync = PQgetResult(conn);
+        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+            sent = false;
+        PQclear(sync);
+    }
+    if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
+        for (int i = 0; i < count; i++) {
+            PQclear(results[i]);
+            results[i] = NULL;
+        }
+        db_note_failure(db, link, what);
+        return false;
+    }
+    return true;
+}
+
+/* Logs a pipeline step that failed by itself (one skipped because an
+ * earlier step failed is not logged again). */
+static void log_step_failure(db_t *db, struct db_link *link, int statement, const PGresult *res)
+{
+    if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+        return;
+    logline_t line;
+    log_begin(&line, "warn", "db_statement_failed");
+    if (link != &db->primary)
+        log_str(&line, "db", link->name);
+    log_str(&line, "statement", sql_files[statement].name);
+    log_str(&line, "sqlstate", db_sqlstate(res));
+    log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    log_end(&line);
+}
+
 /* Sends BEGIN (read-only when asked), the transaction's settings and,
  * when session_values is given, the signed-in account's lookup in one
  * pipeline on link: one round trip instead of three. Returns the lookup's
@@ -359,66 +431,23 @@ static PGresult *db_begin_pipelined(db_t *db, struct db_link *link, arena_t *are
         return NULL;
     db->link = link;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
-    /* each takes as many values as the catalog counted in its text */
-    struct {
-        int statement;
-        const char *const *values;
-    } steps[] = {
+    const struct pipeline_step steps[] = {
         {read_only ? SQL_TX_BEGIN_READ : SQL_TX_BEGIN, NULL},
         {SQL_TX_SETTINGS, settings},
         {SQL_AUTH_SESSION, session_values},
     };
     int count = session_values != NULL ? 3 : 2;
-    PGconn *conn = link->conn;
-    if (PQenterPipelineMode(conn) != 1) {
-        db_note_failure(db, link, "pipeline");
+    PGresult *results[3];
+    if (!pipeline_exchange(db, link, steps, count, results, "begin"))
         return NULL;
-    }
-    bool sent = true;
-    for (int i = 0; i < count && sent; i++)
-        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
-                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
-                                   NULL, 0) == 1;
-    sent = sent && PQpipelineSync(conn) == 1;
-    PGresult *results[3] = {NULL, NULL, NULL};
-    bool ok = sent;
-    /* every query's result, each followed by NULL, then the sync */
-    for (int i = 0; i < count && sent; i++) {
-        results[i] = PQgetResult(conn);
-        if (results[i] == NULL) {
-            ok = sent = false;
-            break;
-        }
-        PGresult *extra;
-        while ((extra = PQgetResult(conn)) != NULL) /* up to the query's closing NULL */
-            PQclear(extra);
-        if (!db_ok(results[i]) && PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED) {
+    bool ok = true;
+    for (int i = 0; i < count; i++) {
+        if (!db_ok(results[i])) {
             ok = false;
-            logline_t line;
-            log_begin(&line, "warn", "db_statement_failed");
-            if (link != &db->primary)
-                log_str(&line, "db", link->name);
-            log_str(&line, "statement", sql_files[steps[i].statement].name);
-            log_str(&line, "sqlstate", db_sqlstate(results[i]));
-            log_str(&line, "error", PQresultErrorField(results[i], PG_DIAG_MESSAGE_PRIMARY));
-            log_end(&line);
-        } else if (!db_ok(results[i])) {
-            ok = false; /* skipped because an earlier step failed */
+            log_step_failure(db, link, steps[i].statement, results[i]);
         }
     }
-    if (sent) {
-        PGresult *sync = PQgetResult(conn);
-        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-            sent = false;
-        PQclear(sync);
-    }
-    if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        for (int i = 0; i < count; i++)
-            PQclear(results[i]);
-        db_note_failure(db, link, "begin");
-        return NULL;
-    }
-    db->in_tx = results[0] != NULL && db_ok(results[0]);
+    db->in_tx = db_ok(results[0]);
     PGresult *session = results[count - 1];
     for (int i = 0; i < count - 1; i++)
         PQclear(results[i]);
@@ -520,50 +549,16 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         return NULL;
     db->link = link;
     const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
-    struct {
-        int statement;
-        const char *const *values;
-    } steps[] = {
+    const struct pipeline_step steps[] = {
         {SQL_TX_BEGIN, NULL},
         {SQL_TX_SETTINGS, settings},
         {statement, values},
         {SQL_TX_COMMIT, NULL},
     };
     enum { STEPS = sizeof(steps) / sizeof(steps[0]) };
-    PGconn *conn = link->conn;
-    if (PQenterPipelineMode(conn) != 1) {
-        db_note_failure(db, link, "pipeline");
-        return NULL;
-    }
-    bool sent = true;
-    for (int i = 0; i < STEPS && sent; i++)
-        sent = PQsendQueryPrepared(conn, sql_files[steps[i].statement].name,
-                                   sql_files[steps[i].statement].nparams, steps[i].values, NULL,
-                                   NULL, 0) == 1;
-    sent = sent && PQpipelineSync(conn) == 1;
-    PGresult *results[STEPS] = {NULL};
-    /* each query's result, each followed by NULL, then the sync */
-    for (int i = 0; i < STEPS && sent; i++) {
-        results[i] = PQgetResult(conn);
-        if (results[i] == NULL) {
-            sent = false;
-            break;
-        }
-        PGresult *extra;
-        while ((extra = PQgetResult(conn)) != NULL)
-            PQclear(extra);
-    }
-    if (sent) {
-        PGresult *sync = PQgetResult(conn);
-        if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-            sent = false;
-        PQclear(sync);
-    }
-    if (!sent || PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        for (int i = 0; i < STEPS; i++)
-            PQclear(results[i]);
+    PGresult *results[STEPS];
+    if (!pipeline_exchange(db, link, steps, STEPS, results, sql_files[statement].name)) {
         db->in_tx = false;
-        db_note_failure(db, link, sql_files[statement].name);
         return NULL;
     }
     /* a transaction is open when BEGIN ran and COMMIT did not (a failure
@@ -571,29 +566,16 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     ExecStatusType commit = PQresultStatus(results[3]);
     db->in_tx = PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
     bool commit_ok = commit == PGRES_COMMAND_OK;
-    PGresult *res = results[2];
-    int failed = -1; /* the first step that failed, logged as any statement's */
     for (int i = 0; i < STEPS; i++) {
-        if (failed < 0 && results[i] != NULL && !db_ok(results[i]) &&
-            PQresultStatus(results[i]) != PGRES_PIPELINE_ABORTED)
-            failed = i;
+        if (!db_ok(results[i]))
+            log_step_failure(db, link, steps[i].statement, results[i]);
         if (i != 2)
             PQclear(results[i]);
     }
-    if (res == NULL || arena_defer(arena, result_release, res) != 0)
+    if (arena_defer(arena, result_release, results[2]) != 0)
         return NULL; /* arena_defer cleared it */
     *committed = commit_ok;
-    if (failed >= 0) {
-        logline_t line;
-        log_begin(&line, "warn", "db_statement_failed");
-        log_str(&line, "statement", sql_files[steps[failed].statement].name);
-        if (failed == 2) {
-            log_str(&line, "sqlstate", db_sqlstate(res));
-            log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-        }
-        log_end(&line);
-    }
-    return res;
+    return results[2];
 }
 
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
