@@ -109,7 +109,8 @@ static void worker_check_deadlines(struct worker_ctx *ctx, arena_t *arena)
 }
 
 /* Deletes photo bytes that no case photo and no revision names, once they
- * are older than photo-collect-grace since their last upload: every
+ * are older than photo-collect-grace since their last upload (and the
+ * ready-made public answers that can no longer be served): every
  * photo-collect, by an idle worker only (a busy pool postpones it; the
  * street quota bounds what waits), in batches. With several pool hosts the
  * database function shares the work (SKIP LOCKED), and an upload of the same
@@ -137,6 +138,16 @@ static void worker_collect_photos(struct worker_ctx *ctx, arena_t *arena)
         log_begin(&line, "info", "photos_collected");
         log_int(&line, "count", collected);
         log_int(&line, "bytes", db_int(res, 0, "bytes", 0));
+        log_end(&line);
+    }
+    /* the same run deletes the ready-made answers no reader can be served
+     * again (see stored.h), on its own: a failure is only logged */
+    res = db_query(ctx->db, arena, SQL_PUBLIC_DOCUMENTS_COLLECT, 0, NULL);
+    collected = res != NULL && db_ok(res) ? db_int(res, 0, "collected", 0) : 0;
+    if (collected > 0) {
+        logline_t line;
+        log_begin(&line, "info", "answers_collected");
+        log_int(&line, "count", collected);
         log_end(&line);
     }
     arena_reset(arena);

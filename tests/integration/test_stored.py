@@ -211,3 +211,19 @@ def test_a_session_cannot_talk_the_generation_out_of_moving(stack):
             cur.execute("UPDATE streets SET name = name WHERE id = (SELECT min(id) FROM streets)")
             cur.execute(generation)
             assert cur.fetchone()[0] == before + 1, f"a session's {marker!r} kept it still"
+
+
+def test_answers_no_one_can_be_served_again_are_collected(stack, tokens, direct, pool):
+    """The idle collection deletes answers made from an earlier generation
+    (and so, after the next change, those of another build or URL)."""
+    pool("--photo-collect", "200ms")
+    cid, _, _ = published_case(stack, tokens, title="会被清理的答案")
+    route = "/api/public/cases/{id:int} %d" % cid
+    get(direct, f"/api/public/cases/{cid}")
+    assert len(stored_keys(stack, route)) == 1
+    published_case(stack, tokens, title="又一次发布")  # the generation moves
+    wait_until(lambda: stored_keys(stack, route) == [], 10, "the outdated answer collected")
+    assert sql_value(stack, "SELECT count(*) FROM public_documents WHERE generation < "
+                            "(SELECT generation FROM public_generation)") == 0
+    assert get(direct, f"/api/public/cases/{cid}").json()["title"] == "会被清理的答案"
+    assert len(stored_keys(stack, route)) == 1
