@@ -270,6 +270,21 @@ PGresult *db_query_binary(db_t *db, arena_t *arena, int statement, size_t nparam
     return link_query(db, &db->primary, arena, statement, nparams, values, lengths, formats);
 }
 
+/* link_query outside a transaction, on a fresh connection once more when
+ * the one it had was stale (the server restarted since it was made):
+ * nothing ran on it, so the statement has not run either. */
+static PGresult *link_query_fresh(db_t *db, struct db_link *link, arena_t *arena, int statement,
+                                  size_t nparams, const char *const *values)
+{
+    bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
+    PGresult *res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
+    if (res == NULL && had_connection && link->conn == NULL) {
+        link->last_failure_ns = 0;
+        res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
+    }
+    return res;
+}
+
 PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
                         const char *const *values)
 {
@@ -277,7 +292,7 @@ PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
         db_rollback(db); /* this is not part of any transaction */
     if (db_standby_serves_reads(db)) {
         db->link = &db->standby;
-        PGresult *res = link_query(db, &db->standby, arena, statement, nparams, values, NULL, NULL);
+        PGresult *res = link_query_fresh(db, &db->standby, arena, statement, nparams, values);
         if (!standby_read_failed(res))
             return res;
         db_standby_set_aside(db);
@@ -285,7 +300,7 @@ PGresult *db_query_once(db_t *db, arena_t *arena, int statement, size_t nparams,
             BUMP(db->slot->standby_retries);
     }
     db->link = &db->primary;
-    return link_query(db, &db->primary, arena, statement, nparams, values, NULL, NULL);
+    return link_query_fresh(db, &db->primary, arena, statement, nparams, values);
 }
 
 static int column_of(const PGresult *res, int row, const char *column)
@@ -616,21 +631,6 @@ void db_rollback(db_t *db)
 bool db_in_transaction(const db_t *db)
 {
     return db->in_tx;
-}
-
-/* link_query for a statement outside a transaction, run once more on a
- * fresh connection when the one it had turned out stale (the server
- * restarted since): nothing ran, so nothing runs twice. */
-static PGresult *link_query_fresh(db_t *db, struct db_link *link, arena_t *arena, int statement,
-                                  size_t nparams, const char *const *values)
-{
-    bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
-    PGresult *res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
-    if (res == NULL && had_connection && link->conn == NULL) {
-        link->last_failure_ns = 0;
-        res = link_query(db, link, arena, statement, nparams, values, NULL, NULL);
-    }
-    return res;
 }
 
 void db_standby_check(db_t *db, arena_t *arena)
