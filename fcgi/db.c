@@ -191,6 +191,23 @@ int db_statement_params(int statement)
     return statement >= 0 && statement < SQL_COUNT ? sql_files[statement].nparams : -1;
 }
 
+/* Logs a statement that failed (one a pipeline skipped because an earlier
+ * step failed is not logged again). The primary message only: DETAIL can
+ * quote the row, which is the users' data and has no place in the log. */
+static void log_statement_failed(db_t *db, struct db_link *link, int statement, const PGresult *res)
+{
+    if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+        return;
+    logline_t line;
+    log_begin(&line, "warn", "db_statement_failed");
+    if (link != &db->primary)
+        log_str(&line, "db", link->name);
+    log_str(&line, "statement", sql_files[statement].name);
+    log_str(&line, "sqlstate", db_sqlstate(res));
+    log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    log_end(&line);
+}
+
 static PGresult *link_query(db_t *db, struct db_link *link, arena_t *arena, int statement,
                             size_t nparams, const char *const *values, const int *lengths,
                             const int *formats)
@@ -221,18 +238,8 @@ static PGresult *link_query(db_t *db, struct db_link *link, arena_t *arena, int 
     }
     if (arena_defer(arena, result_release, res) != 0)
         return NULL;
-    if (!db_ok(res)) {
-        logline_t line;
-        log_begin(&line, "warn", "db_statement_failed");
-        if (link != &db->primary)
-            log_str(&line, "db", link->name);
-        log_str(&line, "statement", sql_files[statement].name);
-        log_str(&line, "sqlstate", db_sqlstate(res));
-        /* the primary message only: DETAIL can quote the row, which is
-         * the users' data and has no place in the log */
-        log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-        log_end(&line);
-    }
+    if (!db_ok(res))
+        log_statement_failed(db, link, statement, res);
     return res;
 }
 
@@ -415,22 +422,6 @@ static bool pipeline_exchange(db_t *db, struct db_link *link, const struct pipel
     return true;
 }
 
-/* Logs a pipeline step that failed by itself (one skipped because an
- * earlier step failed is not logged again). */
-static void log_step_failure(db_t *db, struct db_link *link, int statement, const PGresult *res)
-{
-    if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
-        return;
-    logline_t line;
-    log_begin(&line, "warn", "db_statement_failed");
-    if (link != &db->primary)
-        log_str(&line, "db", link->name);
-    log_str(&line, "statement", sql_files[statement].name);
-    log_str(&line, "sqlstate", db_sqlstate(res));
-    log_str(&line, "error", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-    log_end(&line);
-}
-
 /* Sends BEGIN (read-only when asked), the transaction's settings and,
  * when session_values is given, the signed-in account's lookup in one
  * pipeline on link: one round trip instead of three. Returns the lookup's
@@ -459,7 +450,7 @@ static PGresult *db_begin_pipelined(db_t *db, struct db_link *link, arena_t *are
     for (int i = 0; i < count; i++) {
         if (!db_ok(results[i])) {
             ok = false;
-            log_step_failure(db, link, steps[i].statement, results[i]);
+            log_statement_failed(db, link, steps[i].statement, results[i]);
         }
     }
     db->in_tx = db_ok(results[0]);
@@ -583,7 +574,7 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     bool commit_ok = commit == PGRES_COMMAND_OK;
     for (int i = 0; i < STEPS; i++) {
         if (!db_ok(results[i]))
-            log_step_failure(db, link, steps[i].statement, results[i]);
+            log_statement_failed(db, link, steps[i].statement, results[i]);
         if (i != 2)
             PQclear(results[i]);
     }

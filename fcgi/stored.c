@@ -34,7 +34,7 @@ int stored_key(const char *format, const route_match_t *match, char *out, size_t
 bool stored_route(const request_t *req)
 {
     const struct route_def *def = req->match.def;
-    if (def == NULL || (def->access & ROUTE_STORED) == 0)
+    if (def == NULL || (def->access & ROUTE_STORED) == 0 || (def->access & ROUTE_STAFF) != 0)
         return false;
     /* a route that lets staff see more would store what they saw */
     const char *authorization = request_param(req, "HTTP_AUTHORIZATION");

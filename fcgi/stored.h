@@ -27,8 +27,8 @@
  * key). Its length, or -1 when it does not fit. */
 int stored_key(const char *format, const route_match_t *match, char *out, size_t size);
 
-/* Whether req's answer may be served and kept ready-made: a stored route,
- * asked without a token. */
+/* Whether req's answer may be served and kept ready-made: a stored route
+ * that needs no role, asked without a token. */
 bool stored_route(const request_t *req);
 
 /* Answers req from its ready-made copy when a good one exists (one
