@@ -12,6 +12,7 @@ Every process it starts is its own child, stopped by pid; nothing is left
 running. PostgreSQL runs as the unprivileged `postgres` user when started as
 root (initdb refuses root) and listens only on a unix socket in its folder.
 """
+import faulthandler
 import hashlib
 import os
 import pwd
@@ -475,6 +476,40 @@ def default_data_dir():
     return os.path.join("/var/tmp", f"portal-{digest}")
 
 
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP ask `stack run` to stop.
+
+    The first raises KeyboardInterrupt, so a start under way is cut short;
+    the run loop also checks `received`, so a stop never depends on that
+    exception arriving. Any signal after the first, or after a stop begun
+    without one (begin()), is only noted: a process-group kill delivers one
+    directly and one forwarded by make, systemd does the same and people
+    press Ctrl-C twice, and none of those may cut stop() short and leave the
+    pool or PostgreSQL running with nobody to stop them."""
+
+    def __init__(self):
+        self.received = []
+
+    def __call__(self, signo, frame):
+        # Decided before the note: Python runs a second signal's handler
+        # inside this one, between any two of its statements (make forwards
+        # SIGTERM to its child just as the group's own arrives). Deciding
+        # after the note, both calls saw two signals and neither raised, so
+        # the stack never stopped.
+        first = not self.received
+        self.received.append(signo)
+        if first:
+            raise KeyboardInterrupt
+
+    def begin(self):
+        """A stop has begun; signals from now on are only noted."""
+        self.received.append(0)
+
+    def install(self):
+        for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signo, self)
+
+
 def run():
     port = int(os.environ.get("PORTAL_HTTP_PORT", "8080"))
     base = default_data_dir()
@@ -482,28 +517,16 @@ def run():
                   quiet=False, pools=int(os.environ.get("PORTAL_POOLS", "1")),
                   tls_port=int(os.environ.get("PORTAL_TLS_PORT", "0")) or None,
                   standby=os.environ.get("PORTAL_STANDBY", "") not in ("", "0"))
-    stopping = []
-
-    # The first SIGINT, SIGTERM or SIGHUP starts the stop; any more while it
-    # runs (a process-group kill delivers one directly and one forwarded by
-    # make, systemd does the same, and people press Ctrl-C twice) are only
-    # noted, so they can never cut stop() short and leave the pool or
-    # PostgreSQL running with nobody to stop them.
-    def on_signal(signo, frame):
-        stopping.append(signo)
-        if len(stopping) == 1:
-            raise KeyboardInterrupt
-
-    for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signo, on_signal)
+    stop = StopSignals()
+    stop.install()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         stack.start(demo=True)
     except StackError as e:
         print(f"stack: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        stopping.append(0)  # from here on every signal is only noted
-        stack.stop()
+        stack.stop()  # (start() has stopped what it started; this is for certain)
         return 0
     tls_line = (f"\n  https:       https://127.0.0.1:{stack.tls_port}/   (self-signed: "
                 f"{stack.tls_cert})" if stack.tls_port else "")
@@ -532,8 +555,9 @@ Stop with Ctrl-C (or SIGTERM).""", flush=True)
     # (5 starts in 30 s, systemd's default start limit) stops the stack.
     starts = []
     try:
-        while True:
+        while not stop.received:
             if stack.nginx.poll() is not None:
+                stop.begin()
                 print("stack: nginx exited; stopping", file=sys.stderr)
                 break
             for i, proc in enumerate(stack.pool_procs):
@@ -544,19 +568,21 @@ Stop with Ctrl-C (or SIGTERM).""", flush=True)
                 now = time.monotonic()
                 starts = [t for t in starts if now - t < 30] + [now]
                 if len(starts) > 5:
+                    stop.begin()
                     print(f"stack: portald ({stack.pool_sockets[i]}) keeps exiting ({how}); "
                           "stopping", file=sys.stderr, flush=True)
-                    raise KeyboardInterrupt
+                    break
                 print(f"stack: portald ({stack.pool_sockets[i]}) exited ({how}); starting it "
                       "again", file=sys.stderr, flush=True)
                 try:
                     stack.start_pool(index=i)
                 except StackError as e:
                     print(f"stack: {e}", file=sys.stderr, flush=True)
-            time.sleep(0.2)
+            else:
+                time.sleep(0.2)
     except KeyboardInterrupt:
         pass
-    stopping.append(0)  # a stop that began without a signal ignores them too
+    stop.begin()
     print("stopping...", flush=True)
     stack.stop()
     print("stopped.", flush=True)

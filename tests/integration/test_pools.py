@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from conftest import DEFAULT_POOL_ARGS, ROOT, sql_rows, stackmod, wait_until
-from test_make_run import alive, postmaster_pid, processes_mentioning
+from test_make_run import alive, postmaster_pid, processes_mentioning, stack_process_report
 
 READS = ("/api/public/editions/13", "/editions/13", "/", "/readyz", "/healthz")
 _clients = itertools.count(1)
@@ -191,7 +191,10 @@ def test_make_run_starts_a_pool_that_dies_again(tmp_path):
         started = set(processes_mentioning(data))
         postmaster = postmaster_pid(data)
         os.killpg(run.pid, signal.SIGTERM)
-        run.wait(timeout=90)
+        try:
+            run.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pytest.fail("make run did not stop:\n" + stack_process_report(run.pid, output))
         wait_until(lambda: not any(alive(p) for p in started) and not alive(postmaster), 15,
                    "everything to stop")
     finally:
