@@ -140,6 +140,18 @@ static int db_prepare_all(struct db_link *link)
     return 0;
 }
 
+/* The connection's own settings (sql/session_settings.sql); a request's
+ * transaction still sets its own with tx_settings. */
+static int link_set_session(db_t *db, struct db_link *link)
+{
+    const char *values[] = {db->statement_timeout};
+    PGresult *res =
+        PQexecPrepared(link->conn, sql_files[SQL_SESSION_SETTINGS].name, 1, values, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
 static int link_connect(db_t *db, struct db_link *link)
 {
     if (link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK)
@@ -163,6 +175,10 @@ static int link_connect(db_t *db, struct db_link *link)
         __atomic_fetch_add(&db->slot->db_reconnects, 1, __ATOMIC_RELAXED);
     if (db_prepare_all(link) != 0) {
         db_note_failure(db, link, "prepare");
+        return -1;
+    }
+    if (link_set_session(db, link) != 0) {
+        db_note_failure(db, link, "session_settings");
         return -1;
     }
     link->last_failure_ns = 0;

@@ -110,7 +110,7 @@ void stored_keep(request_t *req, const PGresult *state, const char *content_type
     /* outside the read's transaction: on the primary, committed at once */
     PGresult *res =
         db_query(req->worker->db, req->arena, SQL_PUBLIC_DOCUMENT_PUT, COUNT(values), values);
-    if (res == NULL) {
+    if (res == NULL || !db_ok(res)) {
         logline_t line;
         log_begin(&line, "warn", "stored_keep_failed");
         log_str(&line, "request_id", req->request_id);

@@ -9,7 +9,8 @@ from contextlib import closing
 import pytest
 import requests
 
-from conftest import api, metric, sql_rows, sql_value, superuser, wait_until
+from conftest import (api, log_events, log_mark, metric, sql_rows, sql_value, superuser,
+                      wait_until)
 from test_public import Voter, new_case, published_case, voting_case
 import stack as stackmod
 
@@ -228,3 +229,33 @@ def test_answers_no_one_can_be_served_again_are_collected(stack, tokens, direct,
                             "(SELECT generation FROM public_generation)") == 0
     assert get(direct, f"/api/public/cases/{cid}").json()["title"] == "会被清理的答案"
     assert len(stored_keys(stack, route)) == 1
+
+
+def test_keeping_an_answer_waits_on_a_locked_row_no_longer_than_the_statement_timeout(
+        stack, tokens, direct):
+    """Keeping an answer runs outside the read's transaction, which sets a
+    statement timeout for itself only. Once it waited on a row someone held
+    (here a superuser's open transaction) until the pool killed the worker,
+    and the reader got a 502; the connection's own statement timeout
+    (sql/session_settings.sql, the request timeout less 500 ms) now ends
+    that wait, and the reader gets the answer, not kept."""
+    cid, _, _ = published_case(stack, tokens, title="被锁住的答案")
+    path, route = f"/api/public/cases/{cid}", "/api/public/cases/{id:int} %d" % cid
+    assert get(direct, path).status_code == 200
+    key = stored_keys(stack, route)[0]
+    with closing(superuser(stack)) as holder:
+        cur = holder.cursor()
+        # outdated, so the next read makes the answer again and keeps it
+        cur.execute("UPDATE public_documents SET fresh_until = now() - interval '1 hour', "
+                    "built_at = built_at - interval '1 hour' WHERE key = %s", (key,))
+        cur.execute("BEGIN")
+        cur.execute("SELECT 1 FROM public_documents WHERE key = %s FOR UPDATE", (key,))
+        mark = log_mark(stack)
+        try:
+            r = get(direct, path)
+        finally:
+            cur.execute("ROLLBACK")
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == cid
+    assert not log_events(stack, "request_timeout", since=mark), "the worker was killed"
+    assert log_events(stack, "stored_keep_failed", since=mark)
