@@ -44,6 +44,10 @@ class StackError(RuntimeError):
     pass
 
 
+class StackStopped(Exception):
+    """start() was asked to stop before it was done (and stopped what it had started)."""
+
+
 # nginx's limit on sign-ins per client network, as production has it (rate,
 # burst, Retry-After seconds): see nginx/portal.conf. The tests, which sign in
 # far more often from 127.0.0.1, pass a looser one, and test this one.
@@ -100,7 +104,7 @@ class Stack:
     # ---- helpers -------------------------------------------------------
     def say(self, msg):
         if not self.quiet:
-            print(msg, flush=True)
+            say(msg)
 
     def _pg_cmd(self, cmd):
         return ["runuser", "-u", "postgres", "--"] + cmd if self.as_root else cmd
@@ -418,10 +422,12 @@ class Stack:
         self.nginx = None
 
     # ---- the whole stack -----------------------------------------------
-    def wait_ready(self, timeout=20):
+    def wait_ready(self, timeout=20, stopping=lambda: False):
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
+            if stopping():
+                raise StackStopped()
             try:
                 with urllib.request.urlopen(self.url + "/readyz", timeout=2) as r:
                     if r.status == 200:
@@ -433,32 +439,36 @@ class Stack:
             time.sleep(0.1)
         raise StackError(f"/readyz never answered 200 (last: {last})")
 
-    def start(self, demo=True):
+    def start(self, demo=True, stopping=lambda: False):
+        """Starts everything; stops what it started when a step fails, or
+        when stopping() turns true between steps (StackStopped)."""
         os.makedirs(self.base, exist_ok=True)
         os.chmod(self.base, 0o755)
         os.makedirs(self.log_dir, exist_ok=True)
+        steps = [self.init_postgres, self.start_postgres, self.bootstrap, self.migrate]
+        steps += [self.load_demo] if demo else []
+        steps += [self.init_standby, self.start_standby] if self.standby else []
+        steps += [self.start_pool, self.start_nginx,
+                  lambda: self.wait_ready(stopping=stopping)]
         try:
-            self.init_postgres()
-            self.start_postgres()
-            self.bootstrap()
-            self.migrate()
-            if demo:
-                self.load_demo()
-            if self.standby:
-                self.init_standby()
-                self.start_standby()
-            self.start_pool()
-            self.start_nginx()
-            self.wait_ready()
+            for step in steps:
+                if stopping():
+                    raise StackStopped()
+                step()
         except BaseException:
             self.stop()
             raise
 
     def stop(self):
-        self.stop_nginx()
-        self.stop_pool()
-        self.stop_standby()
-        self.stop_postgres()
+        """Stops every part, each even when stopping an earlier one failed."""
+        failed = None
+        for part in (self.stop_nginx, self.stop_pool, self.stop_standby, self.stop_postgres):
+            try:
+                part()
+            except Exception as e:
+                failed = failed or e
+        if failed:
+            raise failed
 
 
 def default_data_dir():
@@ -477,37 +487,41 @@ def default_data_dir():
 
 
 class StopSignals:
-    """SIGINT, SIGTERM and SIGHUP ask `stack run` to stop.
-
-    The first raises KeyboardInterrupt, so a start under way is cut short;
-    the run loop also checks `received`, so a stop never depends on that
-    exception arriving. Any signal after the first, or after a stop begun
-    without one (begin()), is only noted: a process-group kill delivers one
-    directly and one forwarded by make, systemd does the same and people
-    press Ctrl-C twice, and none of those may cut stop() short and leave the
-    pool or PostgreSQL running with nobody to stop them."""
+    """SIGINT, SIGTERM and SIGHUP ask `stack run` to stop: each is only
+    noted, and start() and the run loop look at the note between their
+    steps. No exception is raised from the handler: one could land anywhere,
+    for instance between a child's fork and the line that keeps its Popen,
+    and leave that child running with nobody to stop it; and Python runs a
+    second signal's handler inside the first (make forwards SIGTERM to its
+    child just as the process group's own arrives), which once let both
+    calls decide that the other was the first, so the stack never stopped."""
 
     def __init__(self):
         self.received = []
 
     def __call__(self, signo, frame):
-        # Decided before the note: Python runs a second signal's handler
-        # inside this one, between any two of its statements (make forwards
-        # SIGTERM to its child just as the group's own arrives). Deciding
-        # after the note, both calls saw two signals and neither raised, so
-        # the stack never stopped.
-        first = not self.received
         self.received.append(signo)
-        if first:
-            raise KeyboardInterrupt
+
+    def __bool__(self):
+        return bool(self.received)
 
     def begin(self):
-        """A stop has begun; signals from now on are only noted."""
+        """A stop has begun without a signal (nginx or a pool gave up)."""
         self.received.append(0)
 
     def install(self):
         for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signo, self)
+
+
+def say(text, file=None):
+    """A line for the person at the terminal, who may be gone: a closed
+    terminal (EIO) or a `| tee` killed by the same Ctrl-C (EPIPE) must not
+    keep the stack from stopping."""
+    try:
+        print(text, file=file or sys.stdout, flush=True)
+    except OSError:
+        pass
 
 
 def run():
@@ -519,20 +533,27 @@ def run():
                   standby=os.environ.get("PORTAL_STANDBY", "") not in ("", "0"))
     stop = StopSignals()
     stop.install()
+    # where a stack that seems stuck is: kill -USR1 <pid> prints every
+    # thread's traceback on stderr
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
-        stack.start(demo=True)
-    except StackError as e:
-        print(f"stack: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        stack.stop()  # (start() has stopped what it started; this is for certain)
+        stack.start(demo=True, stopping=stop.__bool__)
+    except StackStopped:
         return 0
-    tls_line = (f"\n  https:       https://127.0.0.1:{stack.tls_port}/   (self-signed: "
-                f"{stack.tls_cert})" if stack.tls_port else "")
-    standby_line = (f"\n  standby:     psql \"{stack.dsn('portal_owner', standby=True)}\""
-                    "  (public reads)" if stack.standby else "")
-    print(f"""
+    except Exception as e:
+        if stop:  # a step whose child the same Ctrl-C stopped (start stopped the rest)
+            return 0
+        if isinstance(e, StackError):
+            say(f"stack: {e}", sys.stderr)
+            return 1
+        raise
+    failed = False
+    try:
+        tls_line = (f"\n  https:       https://127.0.0.1:{stack.tls_port}/   (self-signed: "
+                    f"{stack.tls_cert})" if stack.tls_port else "")
+        standby_line = (f"\n  standby:     psql \"{stack.dsn('portal_owner', standby=True)}\""
+                        "  (public reads)" if stack.standby else "")
+        say(f"""
 The district portal is running.
   open:        {stack.url}/
   health:      {stack.url}/healthz   {stack.url}/readyz{tls_line}
@@ -549,16 +570,17 @@ The district portal is running.
   sign in:     curl -s -X POST {stack.url}/api/auth/login \\
                  -H 'Content-Type: application/json' \\
                  -d '{{"username":"shajing","password":"portal-demo"}}'
-Stop with Ctrl-C (or SIGTERM).""", flush=True)
-    # A pool that dies is started again, as systemd's Restart=on-failure
-    # does, while nginx sends reads to the other pools; one that keeps dying
-    # (5 starts in 30 s, systemd's default start limit) stops the stack.
-    starts = []
-    try:
-        while not stop.received:
+Stop with Ctrl-C (or SIGTERM).""")
+        # A pool that dies is started again, as systemd's Restart=on-failure
+        # does, while nginx sends reads to the other pools; one that keeps
+        # dying (5 starts in 30 s, systemd's default start limit) stops the
+        # stack.
+        starts = []
+        while not stop:
             if stack.nginx.poll() is not None:
                 stop.begin()
-                print("stack: nginx exited; stopping", file=sys.stderr)
+                failed = True
+                say("stack: nginx exited; stopping", sys.stderr)
                 break
             for i, proc in enumerate(stack.pool_procs):
                 if proc is None or proc.poll() is None:
@@ -569,24 +591,25 @@ Stop with Ctrl-C (or SIGTERM).""", flush=True)
                 starts = [t for t in starts if now - t < 30] + [now]
                 if len(starts) > 5:
                     stop.begin()
-                    print(f"stack: portald ({stack.pool_sockets[i]}) keeps exiting ({how}); "
-                          "stopping", file=sys.stderr, flush=True)
+                    failed = True
+                    say(f"stack: portald ({stack.pool_sockets[i]}) keeps exiting ({how}); "
+                        "stopping", sys.stderr)
                     break
-                print(f"stack: portald ({stack.pool_sockets[i]}) exited ({how}); starting it "
-                      "again", file=sys.stderr, flush=True)
+                say(f"stack: portald ({stack.pool_sockets[i]}) exited ({how}); starting it "
+                    "again", sys.stderr)
                 try:
                     stack.start_pool(index=i)
                 except StackError as e:
-                    print(f"stack: {e}", file=sys.stderr, flush=True)
+                    say(f"stack: {e}", sys.stderr)
             else:
                 time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    stop.begin()
-    print("stopping...", flush=True)
-    stack.stop()
-    print("stopped.", flush=True)
-    return 0
+    finally:
+        # whatever ended the loop, even an error of this script's own
+        stop.begin()
+        say("stopping...")
+        stack.stop()
+        say("stopped.")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
