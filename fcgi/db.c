@@ -562,7 +562,7 @@ int db_commit(db_t *db, arena_t *arena)
  * pipeline; the statement's result (owned by the arena), NULL when the
  * connection failed. See db_write_once. */
 static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
-                                 const char *const *values, bool *committed)
+                                 const char *const *values, const char *timeout_ms, bool *committed)
 {
     struct db_link *link = &db->primary;
     if (db->in_tx)
@@ -570,7 +570,7 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     if (link_connect(db, link) != 0)
         return NULL;
     db->link = link;
-    const char *settings[] = {request_id ? request_id : "", db->statement_timeout};
+    const char *settings[] = {request_id ? request_id : "", timeout_ms};
     const struct pipeline_step steps[] = {
         {SQL_TX_BEGIN, NULL},
         {SQL_TX_SETTINGS, settings},
@@ -603,6 +603,14 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                         size_t nparams, const char *const *values, bool *committed)
 {
+    return db_write_once_within(db, arena, request_id, statement, nparams, values,
+                                db->statement_timeout, committed);
+}
+
+PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
+                               size_t nparams, const char *const *values, const char *timeout_ms,
+                               bool *committed)
+{
     *committed = false;
     if (statement < 0 || statement >= SQL_COUNT ||
         nparams != (size_t)sql_files[statement].nparams) {
@@ -611,12 +619,13 @@ PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int st
     }
     struct db_link *link = &db->primary;
     bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
-    PGresult *res = write_pipelined(db, arena, request_id, statement, values, committed);
+    PGresult *res =
+        write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
     if (res == NULL && had_connection && link->conn == NULL) {
         /* the connection was stale (the server restarted since it was
          * made): nothing reached the server, so once more on a fresh one */
         link->last_failure_ns = 0;
-        res = write_pipelined(db, arena, request_id, statement, values, committed);
+        res = write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
     }
     return res;
 }

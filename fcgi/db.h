@@ -117,6 +117,11 @@ int db_commit(db_t *db, arena_t *arena);
  * second is a repeat). */
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                         size_t nparams, const char *const *values, bool *committed);
+/* db_write_once with a statement timeout of its own (milliseconds, as
+ * text), for a write that is worth less than a wait. */
+PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
+                               size_t nparams, const char *const *values, const char *timeout_ms,
+                               bool *committed);
 /* Rolls back if a transaction is open; safe to call at any time. */
 void db_rollback(db_t *db);
 bool db_in_transaction(const db_t *db);
