@@ -600,16 +600,10 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     return results[2];
 }
 
-PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
-                        size_t nparams, const char *const *values, bool *committed)
-{
-    return db_write_once_within(db, arena, request_id, statement, nparams, values,
-                                db->statement_timeout, committed);
-}
-
-PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
-                               size_t nparams, const char *const *values, const char *timeout_ms,
-                               bool *committed)
+/* db_write_once with the statement timeout given. */
+static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
+                            size_t nparams, const char *const *values, const char *timeout_ms,
+                            bool *committed)
 {
     *committed = false;
     if (statement < 0 || statement >= SQL_COUNT ||
@@ -627,6 +621,26 @@ PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id,
         link->last_failure_ns = 0;
         res = write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
     }
+    return res;
+}
+
+PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
+                        size_t nparams, const char *const *values, bool *committed)
+{
+    return write_once(db, arena, request_id, statement, nparams, values, db->statement_timeout,
+                      committed);
+}
+
+PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
+                               size_t nparams, const char *const *values, const char *timeout_ms,
+                               bool *committed)
+{
+    struct db_link *was = db->link;
+    PGresult *res =
+        write_once(db, arena, request_id, statement, nparams, values, timeout_ms, committed);
+    if (db->in_tx)
+        db_rollback(db); /* a write beside the request's work leaves no transaction open */
+    db->link = was;      /* nor moves where that work is reported to have run */
     return res;
 }
 

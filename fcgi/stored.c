@@ -119,7 +119,6 @@ void stored_keep(request_t *req, const PGresult *state, const char *content_type
         db_write_once_within(req->worker->db, req->arena, req->request_id, SQL_PUBLIC_DOCUMENT_PUT,
                              COUNT(values), values, STORED_KEEP_TIMEOUT_MS, &committed);
     if (res == NULL || !db_ok(res) || !committed) {
-        db_rollback(req->worker->db);
         logline_t line;
         log_begin(&line, "warn", "stored_keep_failed");
         log_str(&line, "request_id", req->request_id);
