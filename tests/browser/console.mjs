@@ -680,6 +680,35 @@ async function afterPublication(browser, caseId, number) {
   await old.waitForFunction((t) => document.querySelector('input[name="title"]')?.value === t, NEW_TITLE);
   check(true, "the reload brings the corrected text");
 
+  // a picture replaced: the new one added as a correction of its own (it
+  // needs the reason first), then the old one taken down by a correction
+  const SWAP = `照片换成清理后的实景${RUN}。`;
+  await rv.goto(`/console/#/cases/${caseId}/correct`);
+  await rv.getByRole("heading", { name: /^更正:/ }).waitFor();
+  await rv.getByLabel(/选择照片/).setInputFiles({ name: "after.png", mimeType: "image/png",
+                                                buffer: png(56, 40, [40, 160, 60]) });
+  await rv.getByLabel("新照片的说明").fill("清理后");
+  await rv.getByRole("button", { name: "添加照片(作为更正)" }).click();
+  check(await rv.getByRole("alert").filter({ hasText: "理由" }).isVisible(),
+        "a new picture without a reason is refused in the console");
+  check((await api(`/api/cases/${caseId}`)).body.photos.length === 1, "the refused picture was not sent");
+  await rv.getByLabel(/更正理由/).fill(SWAP);
+  await rv.getByRole("button", { name: "添加照片(作为更正)" }).click();
+  await rv.getByLabel("第2张照片的说明").waitFor();
+  const added = (await api(`/api/cases/${caseId}`)).body;
+  check(added.photos.length === 2 && added.photos[1].caption === "清理后" && added.version > after.version,
+        "the new picture is on the case at once, as a new version");
+  await rv.getByRole("button", { name: "不再显示:第1张照片" }).click();
+  check((await rv.locator(".photo-editor li").count()) === 1, "the old picture is set to come down");
+  await inert(rv, "the correction screen with a new picture", false);
+  await rv.getByRole("button", { name: "提交更正" }).click();
+  await rv.getByRole("heading", { name: /^历史记录/ }).waitFor();
+  const swapped = (await api(`/api/cases/${caseId}`)).body;
+  check(swapped.photos.length === 1 && swapped.photos[0].caption === "清理后" &&
+        swapped.title === NEW_TITLE, "the picture is replaced and the corrected title kept");
+  const swapHist = await rv.locator("main").innerText();
+  check(swapHist.split(SWAP).length - 1 >= 2, "the history shows both steps with their reason");
+
   // the public case page shows 更正 with the reason
   const pubCtx = await browser.newContext({ ...PHONE, baseURL: base });
   const pub = await open(pubCtx, "public case");

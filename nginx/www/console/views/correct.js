@@ -1,8 +1,10 @@
 // A correction after publication (reviewer; published, voting or closed
 // case): the text as the editor's fields hold it, the photos to keep
-// (removed, reordered, recaptioned; none added), and a required reason. Sent
-// as the transition `correct` with If-Match naming the version corrected;
-// only the fields that changed go in `content`.
+// (removed, reordered, recaptioned), and a required reason. Sent as the
+// transition `correct` with If-Match naming the version corrected; only the
+// fields that changed go in `content`. A new picture is a correction of its
+// own, recorded at once with the same reason (POST .../photos?reason=), so a
+// picture is replaced by adding the new one, then taking the old one down.
 import * as API from "../api.js";
 import { h, heading, field, stateBadge, say, errorBox, clear } from "../ui.js";
 import { photoFigure } from "./content.js";
@@ -17,7 +19,8 @@ function contentOf(c) {
 
 export async function render(main, ctx) {
   const id = ctx.params[0];
-  const { data: c, etag } = await API.api("GET", `/api/cases/${id}`);
+  const { data: c, etag: first } = await API.api("GET", `/api/cases/${id}`);
+  let etag = first;
   main.append(
     h("p.breadcrumb", null, h("a", { href: "#/cases" }, "案例"), " › ",
       h("a", { href: `#/cases/${id}` }, `#${id}`), " › 更正"),
@@ -78,12 +81,73 @@ export async function render(main, ctx) {
   const photosHeading = h("legend", { tabindex: "-1" }, "照片");
   const photosNote = h("p.hint", { "aria-live": "polite" });
 
+  // a new picture: recorded as a correction of its own as soon as it is sent
+  const file = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp" });
+  const newCaption = h("input", { name: "new-caption", maxlength: 200 });
+  const addPhoto = h("button", { type: "button" }, "添加照片(作为更正)");
+  const addOut = h("div", { "aria-live": "polite" });
+  const stale = () => {
+    const reload = h("button", { type: "button", onclick: () => ctx.go(`#/cases/${id}/correct`) }, "重新载入最新内容");
+    const box = h("div.alert.error", { role: "alert", "data-testid": "conflict" },
+      h("p", null, "没有更正:这个案例在您打开本页之后已被修改(别人可能刚更正过)。请重新载入,核对最新内容后再更正。"),
+      h("p", null, reload));
+    return [box, reload];
+  };
+  addPhoto.addEventListener("click", async () => {
+    addOut.replaceChildren();
+    const f = file.files[0];
+    if (!f) {
+      addOut.replaceChildren(h("p.alert.error", { role: "alert" }, "请先选择一张照片。"));
+      file.focus();
+      return;
+    }
+    if (!note.value.trim()) {
+      addOut.replaceChildren(h("p.alert.error", { role: "alert" },
+        "请先填写下面的更正理由:添加照片会立即作为一次更正记录。"));
+      note.setAttribute("aria-invalid", "true");
+      note.focus();
+      return;
+    }
+    addPhoto.disabled = true;
+    try {
+      const r = await API.api("POST", `/api/cases/${id}/photos?caption=${encodeURIComponent(newCaption.value)}` +
+        `&reason=${encodeURIComponent(note.value.trim())}`,
+        { body: f, headers: { "Content-Type": f.type || "application/octet-stream" }, etag });
+      read();
+      etag = r.etag;
+      const known = new Set(server.photos.map((p) => p.id));
+      (r.data.photos || []).forEach((p) => byId.set(p.id, p));
+      server.photos = contentOf(r.data).photos;
+      model.photos = model.photos.concat(server.photos.filter((p) => !known.has(p.id)));
+      file.value = "";
+      newCaption.value = "";
+      note.removeAttribute("aria-invalid");
+      drawPhotos();
+      addOut.replaceChildren(h("p", null, "照片已添加,并已记录为一次更正。要替换旧照片,请把它“不再显示”后提交更正。"));
+      say("照片已作为更正添加。", "ok");
+    } catch (err) {
+      if (err instanceof API.SessionExpired) return;
+      if (err.status === 412 || err.status === 428) {
+        const [box, reload] = stale();
+        addOut.replaceChildren(box);
+        reload.focus();
+        return;
+      }
+      addOut.replaceChildren(errorBox(err));
+    } finally {
+      addPhoto.disabled = false;
+    }
+  });
+
   const send = h("button.primary", { type: "submit" }, "提交更正");
   const form = h("form.editor", { novalidate: true },
     h("p.hint", null, "更正会成为新的一版,原来的文字仍保留在历史记录中;公众页面会显示“更正”及理由。投票不受影响。"),
     fields.title, fields.problem, fields.actions, fields.testimonial,
-    server.photos.length ? h("fieldset", null, photosHeading,
-      h("p.hint", null, "可以撤下、调整顺序或修改说明;更正不能添加新照片。"), photosBox, photosNote) : null,
+    h("fieldset", null, photosHeading,
+      h("p.hint", null, "可以撤下、调整顺序或修改说明。新照片一经添加即作为一次更正记录(用下面的理由);替换照片:先添加新的,再撤下旧的并提交更正。"),
+      photosBox, photosNote,
+      h("div.upload", null, h("h3", null, "添加照片"),
+        field("选择照片(JPEG、PNG 或 WebP)", file), field("新照片的说明", newCaption), addPhoto, addOut)),
     field("更正理由(必填,公众页面会显示)", note),
     errors,
     h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}` }, "取消")));
@@ -132,10 +196,8 @@ export async function render(main, ctx) {
     } catch (err) {
       if (err instanceof API.SessionExpired) return;
       if (err.status === 412 || err.status === 428) {
-        const reload = h("button", { type: "button", onclick: () => ctx.go(`#/cases/${id}/correct`) }, "重新载入最新内容");
-        errors.replaceChildren(h("div.alert.error", { role: "alert", "data-testid": "conflict" },
-          h("p", null, "没有更正:这个案例在您打开本页之后已被修改(别人可能刚更正过)。请重新载入,核对最新内容后再更正。"),
-          h("p", null, reload)));
+        const [box, reload] = stale();
+        errors.replaceChildren(box);
         reload.focus();
         return;
       }
