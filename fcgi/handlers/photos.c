@@ -19,6 +19,16 @@ static const struct field_rule caption_rules[] = {
     {"caption", FIELD_LINE, 0, 0, 200, NULL},
 };
 
+/* A reviewer's upload is a correction, recorded with its reason. The reason
+ * rides in the query beside the caption, percent-encoded: 500 characters of
+ * Chinese and a full caption stay well inside nginx's 8 KiB request line.
+ * A missing or blank one is refused by case_photo_correct, after a case out
+ * of the reviewer's sight has answered 404 as a missing one does. */
+static const struct field_rule correction_upload_rules[] = {
+    {"caption", FIELD_LINE, 0, 0, 200, NULL},
+    {"reason", FIELD_TEXT, 0, 0, 500, NULL},
+};
+
 static const struct field_rule photo_update_rules[] = {
     {"caption", FIELD_LINE, 0, 0, 200, NULL},
     {"position", FIELD_INT, 0, 1, 100, NULL},
@@ -115,32 +125,53 @@ static void photos_correct_add(request_t *req, const char *expected, const char 
     cases_send_written(req, 201, id, false);
 }
 
+/* Checks the query's parameters that rules name as validate_object checks
+ * a body's fields; 0, or -1 after answering 400 (not UTF-8) or 422. */
+static int validate_query(request_t *req, const struct field_rule *rules, size_t count)
+{
+    json_t *fields = json_object();
+    if (fields == NULL) {
+        response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *value = request_query_param(req, rules[i].name);
+        if (value == NULL)
+            continue;
+        json_t *text = json_string(value);
+        if (text == NULL) { /* not UTF-8 */
+            json_decref(fields);
+            response_problem(req, PROBLEM_BAD_REQUEST,
+                             arena_printf(req->arena, "%s is not UTF-8", rules[i].name),
+                             json_pack("{s:s}", "parameter", rules[i].name));
+            return -1;
+        }
+        json_object_set_new(fields, rules[i].name, text);
+    }
+    json_t *errors = validate_object(fields, rules, count, false);
+    json_decref(fields);
+    if (errors != NULL) {
+        response_problem(req, PROBLEM_VALIDATION, "some fields are not acceptable",
+                         json_pack("{s:o}", "errors", errors));
+        return -1;
+    }
+    return 0;
+}
+
 void photos_upload(request_t *req)
 {
     int bad = 0;
     const char *expected = api_if_match(req, true, &bad);
     if (bad)
         return;
-    /* the caption comes in the query (?caption=...), checked like a field */
+    /* the caption (and a reviewer's reason) come in the query, checked
+     * like a body's fields */
+    bool correction = strcmp(req->user.role, "reviewer") == 0;
+    if (validate_query(req, correction ? correction_upload_rules : caption_rules,
+                       correction ? COUNT(correction_upload_rules) : COUNT(caption_rules)) != 0)
+        return;
     const char *caption = request_query_param(req, "caption");
-    json_t *fields = json_object();
-    json_t *text = caption ? json_string(caption) : json_string("");
-    if (text == NULL) { /* not UTF-8 */
-        json_decref(fields);
-        response_problem(req, PROBLEM_BAD_REQUEST, "caption is not UTF-8",
-                         json_pack("{s:s}", "parameter", "caption"));
-        return;
-    }
-    json_object_set_new(fields, "caption", text);
-    json_t *errors = validate_object(fields, caption_rules, COUNT(caption_rules), false);
-    json_decref(fields);
-    if (errors != NULL) {
-        response_problem(req, PROBLEM_VALIDATION, "some fields are not acceptable",
-                         json_pack("{s:o}", "errors", errors));
-        return;
-    }
-
-    if (strcmp(req->user.role, "reviewer") == 0) {
+    if (correction) {
         photos_correct_add(req, expected, caption);
         return;
     }

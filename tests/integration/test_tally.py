@@ -344,6 +344,18 @@ def test_a_reviewer_replaces_a_published_picture_on_the_record(stack, tokens):
     assert_problem(api(stack, "POST", path, tokens["reviewer"], data=new_picture,
                        headers={"Content-Type": "image/png", "If-Match": etag}), 422,
                    "validation-failed")
+    # the reason is checked as a correction's note is, and kept short enough
+    # for the request line (500 characters)
+    from urllib.parse import quote
+    for bad in ("换图\x07理由", "长" * 501):
+        body = assert_problem(api(stack, "POST", path + "&reason=" + quote(bad), tokens["reviewer"],
+                                  data=new_picture,
+                                  headers={"Content-Type": "image/png", "If-Match": etag}),
+                              422)
+        assert [e["field"] for e in body["errors"]] == ["reason"], body
+    assert api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()["photos"] == old, \
+        "a refused picture changed the case"
+    assert version_of(stack, tokens, cid)["If-Match"] == etag, "a refused picture made a version"
     assert_problem(upload(stack, tokens["shajing"], cid, new_picture, etag), 409, "not-editable")
     draft = new_case(stack, tokens)
     assert_problem(api(stack, "POST", f"/api/cases/{draft}/photos?reason=x", tokens["reviewer"],
