@@ -693,8 +693,10 @@ async function afterPublication(browser, caseId, number) {
         "a new picture without a reason is refused in the console");
   check((await api(`/api/cases/${caseId}`)).body.photos.length === 1, "the refused picture was not sent");
   await rv.getByLabel(/更正理由/).fill(SWAP);
-  await rv.getByRole("button", { name: "添加照片(作为更正)" }).click();
+  await rv.getByLabel("新照片的说明").press("Enter"); // adds the picture, sends no correction
   await rv.getByLabel("第2张照片的说明").waitFor();
+  check(await rv.getByLabel("第2张照片的说明").evaluate((e) => e === document.activeElement),
+        "the new picture's caption has the focus");
   const added = (await api(`/api/cases/${caseId}`)).body;
   check(added.photos.length === 2 && added.photos[1].caption === "清理后" && added.version > after.version,
         "the new picture is on the case at once, as a new version");

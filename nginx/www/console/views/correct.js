@@ -85,7 +85,14 @@ export async function render(main, ctx) {
   const file = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp" });
   const newCaption = h("input", { name: "new-caption", maxlength: 200 });
   const addPhoto = h("button", { type: "button" }, "添加照片(作为更正)");
-  const addOut = h("div", { "aria-live": "polite" });
+  const addOut = h("div"); // its alerts announce themselves
+  let uploading = false; // the correction waits for a picture on its way
+  let addedHere = false; // a picture added here, its old one perhaps still up
+  newCaption.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault(); // Enter here adds the picture, not the whole correction
+    addPhoto.click();
+  });
   const stale = () => {
     const reload = h("button", { type: "button", onclick: () => ctx.go(`#/cases/${id}/correct`) }, "重新载入最新内容");
     const box = h("div.alert.error", { role: "alert", "data-testid": "conflict" },
@@ -101,17 +108,21 @@ export async function render(main, ctx) {
       file.focus();
       return;
     }
-    if (!note.value.trim()) {
-      addOut.replaceChildren(h("p.alert.error", { role: "alert" },
-        "请先填写下面的更正理由:添加照片会立即作为一次更正记录。"));
+    const reason = note.value.trim();
+    if (!reason || reason.length > 500) {
+      addOut.replaceChildren(h("p.alert.error", { role: "alert" }, reason
+        ? "添加照片时,更正理由请不超过 500 字。"
+        : "请先填写下面的更正理由:添加照片会立即作为一次更正记录。"));
       note.setAttribute("aria-invalid", "true");
       note.focus();
       return;
     }
-    addPhoto.disabled = true;
+    if (uploading) return;
+    uploading = true;
+    addPhoto.disabled = send.disabled = true;
     try {
       const r = await API.api("POST", `/api/cases/${id}/photos?caption=${encodeURIComponent(newCaption.value)}` +
-        `&reason=${encodeURIComponent(note.value.trim())}`,
+        `&reason=${encodeURIComponent(reason)}`,
         { body: f, headers: { "Content-Type": f.type || "application/octet-stream" }, etag });
       read();
       etag = r.etag;
@@ -122,9 +133,12 @@ export async function render(main, ctx) {
       file.value = "";
       newCaption.value = "";
       note.removeAttribute("aria-invalid");
+      addedHere = true;
       drawPhotos();
       addOut.replaceChildren(h("p", null, "照片已添加,并已记录为一次更正。要替换旧照片,请把它“不再显示”后提交更正。"));
       say("照片已作为更正添加。", "ok");
+      // the button that had the focus is gone from view: the new picture's caption takes it
+      photosBox.lastElementChild?.querySelector("input")?.focus();
     } catch (err) {
       if (err instanceof API.SessionExpired) return;
       if (err.status === 412 || err.status === 428) {
@@ -135,7 +149,8 @@ export async function render(main, ctx) {
       }
       addOut.replaceChildren(errorBox(err));
     } finally {
-      addPhoto.disabled = false;
+      uploading = false;
+      addPhoto.disabled = send.disabled = false;
     }
   });
 
@@ -150,7 +165,9 @@ export async function render(main, ctx) {
         field("选择照片(JPEG、PNG 或 WebP)", file), field("新照片的说明", newCaption), addPhoto, addOut)),
     field("更正理由(必填,公众页面会显示)", note),
     errors,
-    h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}` }, "取消")));
+    h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}`, onclick: (e) => {
+      if (addedHere && !confirm("新照片已作为更正添加,要替换的旧照片还在公众页面上。仍要离开吗?")) e.preventDefault();
+    } }, "取消")));
 
   function changes() {
     read();
@@ -184,6 +201,7 @@ export async function render(main, ctx) {
     e.preventDefault();
     form.querySelectorAll("[aria-invalid]").forEach((x) => x.removeAttribute("aria-invalid"));
     errors.replaceChildren();
+    if (uploading) return refuse("照片还在上传:请等它完成再提交更正。");
     const content = changes();
     if (!Object.keys(content).length) return refuse("没有改动:更正至少要改一处。", "title");
     if (!note.value.trim()) return refuse("请填写更正理由。", "note");
