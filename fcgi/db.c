@@ -616,8 +616,10 @@ static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, in
     PGresult *res =
         write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
     if (res == NULL && had_connection && link->conn == NULL) {
-        /* the connection was stale (the server restarted since it was
-         * made): nothing reached the server, so once more on a fresh one */
+        /* the connection broke (most often it was stale: the server
+         * restarted since it was made). What was sent may or may not have
+         * run, so the statement is one that may run twice (see db.h): once
+         * more on a fresh connection */
         link->last_failure_ns = 0;
         res = write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
     }
@@ -635,6 +637,16 @@ PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id,
                                size_t nparams, const char *const *values, const char *timeout_ms,
                                bool *committed)
 {
+    *committed = false;
+    if (db->in_tx) {
+        /* write_once would end the request's own transaction first */
+        logline_t line;
+        log_begin(&line, "error", "db_write_inside_transaction");
+        log_str(&line, "statement",
+                statement >= 0 && statement < SQL_COUNT ? sql_files[statement].name : "?");
+        log_end(&line);
+        return NULL;
+    }
     struct db_link *was = db->link;
     PGresult *res =
         write_once(db, arena, request_id, statement, nparams, values, timeout_ms, committed);

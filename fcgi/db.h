@@ -119,7 +119,8 @@ PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int st
                         size_t nparams, const char *const *values, bool *committed);
 /* db_write_once with a statement timeout of its own (milliseconds, as
  * text), for a write beside a request's own work that is worth less than a
- * wait: a failed one is rolled back at once, and db_where still names
+ * wait, once the request's own transaction has ended (NULL while one is
+ * open): a failed one is rolled back at once, and db_where still names
  * where the request's own work ran. */
 PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
                                size_t nparams, const char *const *values, const char *timeout_ms,
