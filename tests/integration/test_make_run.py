@@ -5,6 +5,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -92,6 +93,40 @@ def alive(pid):
         return f.read().split(") ")[-1][0] != "Z"
 
 
+@contextmanager
+def make_run(**env):
+    """`make run` on a data folder of its own, in a session of its own, its
+    output and errors in one pipe: yields (the make process, the folder, its
+    environment). Afterwards kills only what it left (what names the folder,
+    with children: nginx's workers name none and would outlive a killed
+    master) and removes the folder."""
+    data = tempfile.mkdtemp(prefix="portal-run-", dir="/tmp")
+    os.chmod(data, 0o755)
+    env = dict(os.environ, PORTAL_DATA=data, PORTAL_HTTP_PORT=str(stackmod.free_port()),
+               PORTAL_WORKERS="2", **env)
+    make = ["make", "-s", "--no-print-directory", "run"]
+    if os.environ.get("PORTAL_BUILD", "").endswith("sanitize"):
+        make.append("SANITIZE=1")
+    run = subprocess.Popen(make, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    try:
+        yield run, data, env
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        for pid in with_children(processes_mentioning(data)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pm = postmaster_pid(data)
+        if pm and alive(pm):
+            os.kill(pm, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", data])
+
+
 def test_a_second_signal_inside_the_first_ones_handler_still_stops():
     """make forwards SIGTERM to its child just as the process group's own
     arrives, and Python runs the second handler inside the first, between
@@ -130,18 +165,7 @@ def test_a_closed_output_does_not_keep_the_stack_from_stopping():
     first, and the stack's "stopping..." line met a closed pipe. The
     BrokenPipeError skipped the stop, and nginx, the pool and PostgreSQL ran
     on with nobody to stop them (a closed terminal, EIO, did the same)."""
-    data = tempfile.mkdtemp(prefix="portal-run-", dir="/tmp")
-    os.chmod(data, 0o755)
-    env = dict(os.environ, PORTAL_DATA=data, PORTAL_HTTP_PORT=str(stackmod.free_port()),
-               PORTAL_WORKERS="2")
-    make = ["make", "-s", "--no-print-directory", "run"]
-    if os.environ.get("PORTAL_BUILD", "").endswith("sanitize"):
-        make.append("SANITIZE=1")
-    run = subprocess.Popen(make, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
-    started, postmaster = [], None
-    try:
+    with make_run() as (run, data, env):
         output = []
         for line in run.stdout:  # ends when the stack gives up starting
             output.append(line)
@@ -160,45 +184,22 @@ def test_a_closed_output_does_not_keep_the_stack_from_stopping():
         left = [open(f"/proc/{p}/cmdline").read() for p in started if alive(p)]
         assert not left, f"still running after the stop: {left}"
         assert not alive(postmaster), "PostgreSQL was left running"
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-        for pid in with_children(processes_mentioning(data)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        pm = postmaster_pid(data)
-        if pm and alive(pm):
-            os.kill(pm, signal.SIGKILL)
-        subprocess.run(["rm", "-rf", data])
 
 
 @pytest.mark.parametrize("signals", [(signal.SIGTERM, signal.SIGTERM),
                                      (signal.SIGINT, signal.SIGINT, signal.SIGTERM)])
 def test_signals_during_the_stop_still_stop_everything(signals):
-    data = tempfile.mkdtemp(prefix="portal-run-", dir="/tmp")
-    os.chmod(data, 0o755)
-    env = dict(os.environ, PORTAL_DATA=data, PORTAL_HTTP_PORT=str(stackmod.free_port()),
-               PORTAL_WORKERS="2")
-    make = ["make", "-s", "--no-print-directory", "run"]
-    if os.environ.get("PORTAL_BUILD", "").endswith("sanitize"):
-        make.append("SANITIZE=1")
-    run = subprocess.Popen(make, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
-    output = []
-    reader = threading.Thread(target=lambda: output.extend(run.stdout), daemon=True)
-    reader.start()
+    with make_run() as (run, data, env):
+        output = []
+        reader = threading.Thread(target=lambda: output.extend(run.stdout), daemon=True)
+        reader.start()
 
-    def wait_for(text, timeout):
-        deadline = time.time() + timeout
-        while text not in "".join(output) and time.time() < deadline and run.poll() is None:
-            time.sleep(0.02)
-        return text in "".join(output)
+        def wait_for(text, timeout):
+            deadline = time.time() + timeout
+            while text not in "".join(output) and time.time() < deadline and run.poll() is None:
+                time.sleep(0.02)
+            return text in "".join(output)
 
-    try:
         assert wait_for("Stop with Ctrl-C", 120), "".join(output)
         started = set(processes_mentioning(data))
         postmaster = postmaster_pid(data)
@@ -250,18 +251,3 @@ def test_signals_during_the_stop_still_stop_everything(signals):
         left = [p for p in started if alive(p)]
         assert not left, f"still running after the stop: {left}\n{''.join(output)}"
         assert not alive(postmaster), "PostgreSQL was left running"
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-        # only what this test started, with their children (nginx's workers
-        # name no data folder, and would outlive a killed master)
-        for pid in with_children(processes_mentioning(data)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        pm = postmaster_pid(data)
-        if pm and alive(pm):
-            os.kill(pm, signal.SIGKILL)
-        subprocess.run(["rm", "-rf", data])

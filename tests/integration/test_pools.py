@@ -17,8 +17,9 @@ import psycopg2
 import pytest
 import requests
 
-from conftest import DEFAULT_POOL_ARGS, ROOT, sql_rows, stackmod, wait_until
-from test_make_run import alive, postmaster_pid, processes_mentioning, stack_process_report
+from conftest import DEFAULT_POOL_ARGS, sql_rows, stackmod, wait_until
+from test_make_run import (alive, make_run, postmaster_pid, processes_mentioning,
+                           stack_process_report)
 
 READS = ("/api/public/editions/13", "/editions/13", "/", "/readyz", "/healthz")
 _clients = itertools.count(1)
@@ -154,21 +155,10 @@ def pool_masters(data, socket_name):
             if "portald" in open(f"/proc/{p}/cmdline").read() and os.getsid(p) == p]
 
 
-def test_make_run_starts_a_pool_that_dies_again(tmp_path):
-    data = tempfile.mkdtemp(prefix="portal-run-", dir="/tmp")
-    os.chmod(data, 0o755)
-    port = stackmod.free_port()
-    env = dict(os.environ, PORTAL_DATA=data, PORTAL_HTTP_PORT=str(port), PORTAL_WORKERS="2",
-               PORTAL_POOLS="2")
-    make = ["make", "-s", "--no-print-directory", "run"]
-    if os.environ.get("PORTAL_BUILD", "").endswith("sanitize"):
-        make.append("SANITIZE=1")
-    run = subprocess.Popen(make, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
-    output = []
-    threading.Thread(target=lambda: output.extend(run.stdout), daemon=True).start()
-    try:
+def test_make_run_starts_a_pool_that_dies_again():
+    with make_run(PORTAL_POOLS="2") as (run, data, env):
+        output = []
+        threading.Thread(target=lambda: output.extend(run.stdout), daemon=True).start()
         wait_until(lambda: "Stop with Ctrl-C" in "".join(output) or run.poll() is not None, 120,
                    "make run to start")
         assert "portald-2.log" in "".join(output), "".join(output)
@@ -187,7 +177,8 @@ def test_make_run_starts_a_pool_that_dies_again(tmp_path):
                 return f.read().count('"event":"started"') == 2
         wait_until(started_twice, 10, "the new second pool's started line")
         for _ in range(20):  # both pools serve
-            assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+            assert requests.get(f"http://127.0.0.1:{env['PORTAL_HTTP_PORT']}/readyz",
+                                timeout=10).status_code == 200
         started = set(processes_mentioning(data))
         postmaster = postmaster_pid(data)
         os.killpg(run.pid, signal.SIGTERM)
@@ -197,16 +188,3 @@ def test_make_run_starts_a_pool_that_dies_again(tmp_path):
             pytest.fail("make run did not stop:\n" + stack_process_report(run.pid, output))
         wait_until(lambda: not any(alive(p) for p in started) and not alive(postmaster), 15,
                    "everything to stop")
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-        for pid in processes_mentioning(data):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        pm = postmaster_pid(data)
-        if pm and alive(pm):
-            os.kill(pm, signal.SIGKILL)
-        subprocess.run(["rm", "-rf", data])

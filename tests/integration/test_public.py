@@ -1,7 +1,6 @@
 """The public portal through nginx: what readers see, how nginx keeps it,
 and the vote: one per voter and case, exact counts, refusals that count
 nothing."""
-import datetime
 import itertools
 import re
 import threading
