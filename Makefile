@@ -85,10 +85,12 @@ $(BUILD)/gen/%.list: FORCE
 .PHONY: FORCE
 FORCE:
 
-$(BUILD)/gen/sql_catalog.c $(BUILD)/gen/sql_catalog.h &: $(SQL_FILES) $(BUILD)/gen/sql.list                                                          $(BUILD)/embed
+$(BUILD)/gen/sql_catalog.c $(BUILD)/gen/sql_catalog.h &: $(SQL_FILES) $(BUILD)/gen/sql.list \
+                                                         $(BUILD)/embed
 	@mkdir -p $(@D)
 	$(BUILD)/embed $(BUILD)/gen/sql_catalog.c $(BUILD)/gen/sql_catalog.h sql $(SQL_FILES)
-$(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/ctl_catalog.h &: $(CTL_FILES) $(BUILD)/gen/ctl.list                                                          $(BUILD)/embed
+$(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/ctl_catalog.h &: $(CTL_FILES) $(BUILD)/gen/ctl.list \
+                                                         $(BUILD)/embed
 	@mkdir -p $(@D)
 	$(BUILD)/embed $(BUILD)/gen/ctl_catalog.c $(BUILD)/gen/ctl_catalog.h ctl $(CTL_FILES)
 $(BUILD)/gen/migrations_catalog.c $(BUILD)/gen/migrations_catalog.h &: $(MIGRATIONS) \

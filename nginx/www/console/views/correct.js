@@ -93,12 +93,14 @@ export async function render(main, ctx) {
     e.preventDefault(); // Enter here adds the picture, not the whole correction
     addPhoto.click();
   });
-  const stale = () => {
+  // a 412 or 428: the case changed since this screen loaded; into box goes
+  // the refusal, with a reload that takes the focus
+  const refuseStale = (box) => {
     const reload = h("button", { type: "button", onclick: () => ctx.go(`#/cases/${id}/correct`) }, "重新载入最新内容");
-    const box = h("div.alert.error", { role: "alert", "data-testid": "conflict" },
+    box.replaceChildren(h("div.alert.error", { role: "alert", "data-testid": "conflict" },
       h("p", null, "没有更正:这个案例在您打开本页之后已被修改(别人可能刚更正过)。请重新载入,核对最新内容后再更正。"),
-      h("p", null, reload));
-    return [box, reload];
+      h("p", null, reload)));
+    reload.focus();
   };
   addPhoto.addEventListener("click", async () => {
     addOut.replaceChildren();
@@ -141,12 +143,7 @@ export async function render(main, ctx) {
       photosBox.lastElementChild?.querySelector("input")?.focus();
     } catch (err) {
       if (err instanceof API.SessionExpired) return;
-      if (err.status === 412 || err.status === 428) {
-        const [box, reload] = stale();
-        addOut.replaceChildren(box);
-        reload.focus();
-        return;
-      }
+      if (err.status === 412 || err.status === 428) return refuseStale(addOut);
       addOut.replaceChildren(errorBox(err));
     } finally {
       uploading = false;
@@ -213,12 +210,7 @@ export async function render(main, ctx) {
       ctx.go(`#/cases/${id}/history`);
     } catch (err) {
       if (err instanceof API.SessionExpired) return;
-      if (err.status === 412 || err.status === 428) {
-        const [box, reload] = stale();
-        errors.replaceChildren(box);
-        reload.focus();
-        return;
-      }
+      if (err.status === 412 || err.status === 428) return refuseStale(errors);
       if (err.status === 422 && err.problem?.errors) err.problem.title_zh = "没有更正:请修改以下内容";
       errors.replaceChildren(errorBox(err));
       const first = err.problem?.errors?.[0]?.field;
