@@ -6,11 +6,14 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
+import psycopg2
 import pytest
 import requests
 
-from conftest import (api, assert_problem, log_events, log_mark, sql_rows, sql_value, wait_until)
+from conftest import (api, app_conn, assert_problem, log_events, log_mark, refused, sql_rows,
+                      sql_value, wait_until)
 
 _numbers = itertools.count(8000)
 _clients = itertools.count(1)
@@ -288,6 +291,62 @@ def test_200_voters_each_voting_twice_at_once_count_200(stack, tokens, voters_ng
         assert counts[choice] == sql_value(
             stack, "SELECT count(*) FROM votes WHERE case_id = %s AND choice = %s", (cid, choice))
     assert sql_value(stack, "SELECT sum(n) FROM vote_counts WHERE case_id = %s", (cid,)) == 200
+
+
+def test_one_backends_votes_add_to_one_count_row_per_choice(stack, tokens):
+    """Concurrent backends do not meet on a count row: each adds to the row
+    its own process picks (migration 0017); picked by the voter, twenty
+    votes spread over up to sixteen rows of others'."""
+    cid, _, _ = voting_case(stack, tokens)
+    with app_conn(stack) as (conn, cur):
+        for i in range(20):
+            cur.execute("SELECT outcome FROM vote_cast(%s, %s, '满意', %s, %s, 50)",
+                        (cid, f"voter-of-one-backend-{i:04d}", f"{i:032x}", f"{i + 1:032x}"))
+            assert cur.fetchone() == ("counted",)
+        cur.execute("SELECT pg_backend_pid() & 15")
+        shard = cur.fetchone()[0]
+        conn.commit()
+    assert sql_rows(stack, "SELECT choice, shard, n FROM vote_counts WHERE case_id = %s",
+                    (cid,)) == [("满意", shard, 20)]
+    assert public_counts(stack, cid) == {"满意": 20, "基本满意": 0, "不满意": 0}
+
+
+def test_a_case_with_votes_is_never_deleted_renumbered_or_truncated(stack, tokens, voters_nginx):
+    """The votes name their case without a foreign key (migration 0017):
+    not even a superuser, past every row policy, takes a public case from
+    under them. Each attempt is refused and leaves the case and its votes
+    as they were."""
+    cid, _, _ = voting_case(stack, tokens)
+    assert Voter(stack).vote(cid, "满意").status_code == 201
+    before = (sql_rows(stack, "SELECT * FROM cases WHERE id = %s", (cid,)), vote_tables(stack))
+    with closing(psycopg2.connect(stack.dsn("postgres"))) as conn, conn.cursor() as cur:
+        for statement, message in (
+                ("DELETE FROM cases WHERE id = %s", "a public case is never deleted"),
+                ("UPDATE cases SET id = DEFAULT WHERE id = %s", "a case stays with its community"),
+                ("TRUNCATE cases CASCADE", "cases are never truncated")):
+            err = refused(cur, statement, (cid,) if "%s" in statement else ())
+            assert (err.pgcode, err.diag.message_primary.split(":")[0]) == ("42501", message)
+        conn.commit()
+    assert (sql_rows(stack, "SELECT * FROM cases WHERE id = %s", (cid,)),
+            vote_tables(stack)) == before
+
+
+def test_a_vote_on_no_case_is_refused_and_stores_nothing(stack):
+    """Without a foreign key, vote_cast and the guard on votes are what keep
+    a vote from naming a case that does not exist."""
+    missing = sql_value(stack, "SELECT max(id) + 1000 FROM cases")
+    before = vote_tables(stack)
+    with app_conn(stack) as (conn, cur):
+        cur.execute("SELECT outcome FROM vote_cast(%s, 'voter-of-no-case-0001', '满意', %s, %s, 50)",
+                    (missing, "a" * 32, "b" * 32))
+        assert cur.fetchone() == ("not_found",)
+        conn.commit()
+    with app_conn(stack, dsn_user="postgres") as (conn, cur):
+        cur.execute("SET ROLE portal_workflow")
+        err = refused(cur, "INSERT INTO votes (case_id, choice, voter, receipt) "
+                           "VALUES (%s, '满意', 'voter-of-no-case-0002', %s)", (missing, "c" * 32))
+        assert err.pgcode == "23514", err
+    assert vote_tables(stack) == before
 
 
 def test_votes_racing_the_deadline_none_stored_after_it(stack, tokens, voters_nginx):
