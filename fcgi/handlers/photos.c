@@ -85,13 +85,29 @@ static int check_quota(request_t *req, const char *sha)
     return -1;
 }
 
+/* Whether text is a row id: 1 to 18 digits, the first not 0 (so it fits a
+ * bigint). */
+static bool is_row_id(const char *text)
+{
+    size_t n = strspn(text, "0123456789");
+    return n >= 1 && n <= 18 && text[n] == '\0' && text[0] != '0';
+}
+
 /* A reviewer's upload is a correction of a published case (?reason= is the
- * note it is recorded with): the picture is added, with an event and a
- * revision; the correct transition's content.photos then removes the
- * picture it replaces. */
+ * note it is recorded with), with an event and a revision: the picture is
+ * added at the end, or with ?replaces= put in that photo's place (under its
+ * caption unless ?caption= gives another). */
 static void photos_correct_add(request_t *req, const char *expected, const char *caption)
 {
     const char *reason = request_query_param(req, "reason");
+    const char *replaces = request_query_param(req, "replaces");
+    if (replaces != NULL && !is_row_id(replaces)) {
+        json_t *errors = NULL;
+        validate_add(&errors, "replaces", "is not a photo id");
+        response_problem(req, PROBLEM_VALIDATION, "replaces is not a photo id",
+                         json_pack("{s:o}", "errors", errors));
+        return;
+    }
     const char *id = api_param_text(req, "id");
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, req->raw, req->raw_len);
@@ -104,12 +120,13 @@ static void photos_correct_add(request_t *req, const char *expected, const char 
         arena_printf(req->arena, "%u", req->image.width),
         arena_printf(req->arena, "%u", req->image.height),
         (const char *)req->raw,
-        caption ? caption : "",
+        caption,
         reason,
         expected,
+        replaces,
     };
-    const int lengths[] = {0, 0, 0, 0, 0, (int)req->raw_len, 0, 0, 0};
-    const int formats[] = {0, 0, 0, 0, 0, 1, 0, 0, 0};
+    const int lengths[] = {0, 0, 0, 0, 0, (int)req->raw_len, 0, 0, 0, 0};
+    const int formats[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
     PGresult *res = api_query_binary(req, SQL_CASES_PHOTO_CORRECT, values, lengths, formats);
     if (res == NULL)
         return;
@@ -173,6 +190,15 @@ void photos_upload(request_t *req)
     const char *caption = request_query_param(req, "caption");
     if (correction) {
         photos_correct_add(req, expected, caption);
+        return;
+    }
+    if (request_query_param(req, "replaces") != NULL) {
+        json_t *errors = NULL;
+        validate_add(&errors, "replaces",
+                     "only a reviewer's correction replaces a photo; in a draft, add the new one "
+                     "and remove the old");
+        response_problem(req, PROBLEM_VALIDATION, "a draft's photo is not replaced in place",
+                         json_pack("{s:o}", "errors", errors));
         return;
     }
     const char *id = api_param_text(req, "id");

@@ -29,6 +29,7 @@ static const struct {
     {"unknown", "action", "is not an action"},
     {"bad_content", "content", "a correction names the corrected fields in content"},
     {"unchanged", "content", "the correction changes nothing"},
+    {"bad_replaces", "replaces", "names no photo of this case"},
 };
 
 void workflow_refuse(request_t *req, PGresult *res)

@@ -680,36 +680,34 @@ async function afterPublication(browser, caseId, number) {
   await old.waitForFunction((t) => document.querySelector('input[name="title"]')?.value === t, NEW_TITLE);
   check(true, "the reload brings the corrected text");
 
-  // a picture replaced: the new one added as a correction of its own (it
-  // needs the reason first), then the old one taken down by a correction
+  // a picture replaced in place: one correction of its own (it needs the
+  // reason first), the old picture's place and caption kept
   const SWAP = `照片换成清理后的实景${RUN}。`;
   await rv.goto(`/console/#/cases/${caseId}/correct`);
   await rv.getByRole("heading", { name: /^更正:/ }).waitFor();
   await rv.getByLabel(/选择照片/).setInputFiles({ name: "after.png", mimeType: "image/png",
                                                 buffer: png(56, 40, [40, 160, 60]) });
-  await rv.getByLabel("新照片的说明").fill("清理后");
-  await rv.getByRole("button", { name: "添加照片(作为更正)" }).click();
+  await rv.getByLabel("替换").selectOption({ label: "替换第1张:设立便民张贴栏(更正)" });
+  await rv.getByRole("button", { name: "替换照片(作为更正)" }).click();
   check(await rv.getByRole("alert").filter({ hasText: "理由" }).isVisible(),
         "a new picture without a reason is refused in the console");
-  check((await api(`/api/cases/${caseId}`)).body.photos.length === 1, "the refused picture was not sent");
+  check((await api(`/api/cases/${caseId}`)).body.version === after.version, "the refused picture was not sent");
   await rv.getByLabel(/更正理由/).fill(SWAP);
-  await rv.getByLabel("新照片的说明").press("Enter"); // adds the picture, sends no correction
-  await rv.getByLabel("第2张照片的说明").waitFor();
-  check(await rv.getByLabel("第2张照片的说明").evaluate((e) => e === document.activeElement),
+  await rv.getByLabel("新照片的说明").press("Enter"); // replaces the picture, sends no other correction
+  await rv.getByText("照片已替换").waitFor();
+  check(await rv.getByLabel("第1张照片的说明").evaluate((e) => e === document.activeElement),
         "the new picture's caption has the focus");
-  const added = (await api(`/api/cases/${caseId}`)).body;
-  check(added.photos.length === 2 && added.photos[1].caption === "清理后" && added.version > after.version,
-        "the new picture is on the case at once, as a new version");
-  await rv.getByRole("button", { name: "不再显示:第1张照片" }).click();
-  check((await rv.locator(".photo-editor li").count()) === 1, "the old picture is set to come down");
-  await inert(rv, "the correction screen with a new picture", false);
-  await rv.getByRole("button", { name: "提交更正" }).click();
-  await rv.getByRole("heading", { name: /^历史记录/ }).waitFor();
   const swapped = (await api(`/api/cases/${caseId}`)).body;
-  check(swapped.photos.length === 1 && swapped.photos[0].caption === "清理后" &&
-        swapped.title === NEW_TITLE, "the picture is replaced and the corrected title kept");
+  check(swapped.photos.length === 1 && swapped.photos[0].caption === "设立便民张贴栏(更正)" &&
+        swapped.photos[0].id !== after.photos[0].id && swapped.version === after.version + 1 &&
+        swapped.title === NEW_TITLE,
+        "the picture is replaced in place, under its caption, as one new version");
+  check((await rv.getByLabel("替换").inputValue()) === "", "the replacement is not offered twice");
+  await inert(rv, "the correction screen after a replacement", false);
+  await rv.goto(`/console/#/cases/${caseId}/history`);
+  await rv.getByRole("heading", { name: /^历史记录/ }).waitFor();
   const swapHist = await rv.locator("main").innerText();
-  check(swapHist.split(SWAP).length - 1 >= 2, "the history shows both steps with their reason");
+  check(swapHist.split(SWAP).length - 1 === 1, "the history shows the replacement as one step");
 
   // the public case page shows 更正 with the reason
   const pubCtx = await browser.newContext({ ...PHONE, baseURL: base });

@@ -379,3 +379,87 @@ def test_a_reviewer_replaces_a_published_picture_on_the_record(stack, tokens):
     events = api(stack, "GET", f"/api/cases/{cid}/events", tokens["reviewer"]).json()
     assert [e["action"] for e in events][-2:] == ["correct", "correct"]
     assert all(p["id"] != added[0]["id"] for p in old)
+
+
+def test_a_reviewer_replaces_a_picture_in_place_in_one_correction(stack, tokens):
+    """?replaces= puts the upload in the old photo's place (position, and
+    caption unless given) as one event and one revision: the public never
+    sees both pictures, nor two 更正 for one change. A bad replaces, another
+    case's photo, the same picture again, an editor's replaces or a stale
+    version is refused and changes nothing."""
+    from urllib.parse import quote
+    from conftest import png_bytes, upload
+    cid = new_case(stack, tokens, title="原地换图")
+    etag = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).headers["ETag"]
+    pictures = [png_bytes(colour=(11, 22, c)) for c in (1, 2, 3)]
+    for n, picture in enumerate(pictures):
+        r = upload(stack, tokens["shajing"], cid, picture, etag, caption=f"第{n + 1}张")
+        assert r.status_code == 201, r.text
+        etag = r.headers["ETag"]
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
+               json={"action": "submit"}).status_code == 200
+    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
+                  json={"number": 9900 + cid % 50, "title": "原地换图期"}).json()["id"]
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+               json={"action": "approve", "edition_id": edition}).status_code == 200
+    other = new_case(stack, tokens, title="别的案例")
+    r = upload(stack, tokens["shajing"], other, png_bytes(colour=(5, 5, 5)),
+               api(stack, "GET", f"/api/cases/{other}", tokens["shajing"]).headers["ETag"])
+    assert r.status_code == 201, r.text
+    others_photo = r.json()["photos"][0]["id"]
+    old = api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()["photos"]
+    middle = old[1]["id"]
+    etag = version_of(stack, tokens, cid)["If-Match"]
+    events = len(api(stack, "GET", f"/api/cases/{cid}/events", tokens["reviewer"]).json())
+    new_picture = png_bytes(colour=(200, 100, 50))
+    reason = "&reason=" + quote("第二张照片拍错了地方")
+
+    def send(query, picture=new_picture, token=tokens["reviewer"], version=etag):
+        return api(stack, "POST", f"/api/cases/{cid}/photos?{query}", token, data=picture,
+                   headers={"Content-Type": "image/png", "If-Match": version})
+
+    for query, picture, field in (
+            (f"replaces=abc{reason}", new_picture, "replaces"),
+            (f"replaces=0{reason}", new_picture, "replaces"),
+            (f"replaces=99999999999999999999{reason}", new_picture, "replaces"),
+            (f"replaces=999999999{reason}", new_picture, "replaces"),
+            (f"replaces={others_photo}{reason}", new_picture, "replaces"),
+            (f"replaces={middle}{reason}", pictures[1], "content")):  # the same picture again
+        body = assert_problem(send(query, picture), 422, "validation-failed")
+        assert [e["field"] for e in body["errors"]] == [field], (query, body)
+    assert_problem(send(f"replaces={middle}{reason}", version='"1"'), 412)
+    body = assert_problem(api(stack, "POST", f"/api/cases/{other}/photos?replaces={others_photo}",
+                              tokens["shajing"], data=new_picture,
+                              headers={"Content-Type": "image/png",
+                                       "If-Match": api(stack, "GET", f"/api/cases/{other}",
+                                                       tokens["shajing"]).headers["ETag"]}),
+                          422, "validation-failed")
+    assert [e["field"] for e in body["errors"]] == ["replaces"]
+    assert api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()["photos"] == old, \
+        "a refused replacement changed the case"
+    assert version_of(stack, tokens, cid)["If-Match"] == etag, "a refused replacement made a version"
+    assert len(api(stack, "GET", f"/api/cases/{cid}/events", tokens["reviewer"]).json()) == events
+
+    r = send(f"replaces={middle}{reason}")
+    assert r.status_code == 201, r.text
+    now = r.json()["photos"]
+    assert [p["caption"] for p in now] == ["第1张", "第2张", "第3张"], "the caption was not kept"
+    assert [p["id"] for p in now][0::2] == [old[0]["id"], old[2]["id"]]
+    assert now[1]["id"] not in [p["id"] for p in old]
+    doc = wait_until(lambda: (lambda d: d if d["photos"][1]["id"] == now[1]["id"] else None)(
+        requests.get(f"{stack.url}/api/public/cases/{cid}", timeout=10).json()), 10,
+        "the replaced picture")
+    assert requests.get(stack.url + doc["photos"][1]["url"], timeout=10).content == new_picture
+    assert [c["reason"] for c in doc["corrections"]] == ["第二张照片拍错了地方"]
+    history = api(stack, "GET", f"/api/cases/{cid}/events", tokens["reviewer"]).json()
+    assert len(history) == events + 1 and history[-1]["action"] == "correct"
+    revisions = api(stack, "GET", f"/api/cases/{cid}/revisions", tokens["reviewer"]).json()
+    earlier = api(stack, "GET", f"/api/cases/{cid}/revisions/{revisions[-2]['version']}",
+                  tokens["reviewer"]).json()
+    assert ["/api/photos/" + p["sha256"] for p in earlier["content"]["photos"]] == \
+        [p["url"] for p in old], "the revision before the replacement lost the old picture"
+    # a caption given with the replacement is the new picture's
+    r = send(f"replaces={now[1]['id']}&caption={quote('换过的说明')}{reason}",
+             picture=png_bytes(colour=(1, 2, 250)), version=r.headers["ETag"])
+    assert r.status_code == 201, r.text
+    assert [p["caption"] for p in r.json()["photos"]] == ["第1张", "换过的说明", "第3张"]

@@ -3,8 +3,9 @@
 // (removed, reordered, recaptioned), and a required reason. Sent as the
 // transition `correct` with If-Match naming the version corrected; only the
 // fields that changed go in `content`. A new picture is a correction of its
-// own, recorded at once with the same reason (POST .../photos?reason=), so a
-// picture is replaced by adding the new one, then taking the old one down.
+// own, recorded at once with the same reason (POST .../photos?reason=):
+// added at the end, or put in an old one's place (&replaces=), which the
+// public then see as one change.
 import * as API from "../api.js";
 import { h, heading, field, stateBadge, say, errorBox, clear } from "../ui.js";
 import { photoFigure } from "./content.js";
@@ -84,10 +85,21 @@ export async function render(main, ctx) {
   // a new picture: recorded as a correction of its own as soon as it is sent
   const file = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp" });
   const newCaption = h("input", { name: "new-caption", maxlength: 200 });
+  const replaces = h("select", { name: "replaces" });
   const addPhoto = h("button", { type: "button" }, "添加照片(作为更正)");
+  // the published pictures one may replace (what the server has, in its order)
+  function drawReplaces() {
+    const chosen = replaces.value;
+    replaces.replaceChildren(h("option", { value: "" }, "不替换,加在最后"),
+      ...server.photos.map((p, i) => h("option", { value: String(p.id) },
+        `替换第${i + 1}张:${p.caption || "(无说明)"}`)));
+    replaces.value = server.photos.some((p) => String(p.id) === chosen) ? chosen : "";
+    addPhoto.textContent = replaces.value ? "替换照片(作为更正)" : "添加照片(作为更正)";
+    newCaption.placeholder = replaces.value ? "留空则沿用原照片的说明" : "";
+  }
+  replaces.addEventListener("change", drawReplaces);
   const addOut = h("div"); // its alerts announce themselves
   let uploading = false; // the correction waits for a picture on its way
-  let addedHere = false; // a picture added here, its old one perhaps still up
   newCaption.addEventListener("keydown", (e) => {
     if (e.key !== "Enter") return;
     e.preventDefault(); // Enter here adds the picture, not the whole correction
@@ -122,25 +134,34 @@ export async function render(main, ctx) {
     if (uploading) return;
     uploading = true;
     addPhoto.disabled = send.disabled = true;
+    const old = Number(replaces.value) || null; // the picture this one takes the place of
+    // replacing, an empty caption keeps the old picture's
+    const query = [newCaption.value || !old ? `caption=${encodeURIComponent(newCaption.value)}` : "",
+      `reason=${encodeURIComponent(reason)}`, old ? `replaces=${old}` : ""].filter(Boolean).join("&");
     try {
-      const r = await API.api("POST", `/api/cases/${id}/photos?caption=${encodeURIComponent(newCaption.value)}` +
-        `&reason=${encodeURIComponent(reason)}`,
+      const r = await API.api("POST", `/api/cases/${id}/photos?${query}`,
         { body: f, headers: { "Content-Type": f.type || "application/octet-stream" }, etag });
       read();
       etag = r.etag;
       const known = new Set(server.photos.map((p) => p.id));
       (r.data.photos || []).forEach((p) => byId.set(p.id, p));
       server.photos = contentOf(r.data).photos;
-      model.photos = model.photos.concat(server.photos.filter((p) => !known.has(p.id)));
+      const fresh = server.photos.filter((p) => !known.has(p.id));
+      const at = model.photos.findIndex((p) => p.id === old);
+      if (old && at >= 0) model.photos.splice(at, 1, ...fresh);
+      else model.photos = model.photos.filter((p) => p.id !== old).concat(fresh);
       file.value = "";
       newCaption.value = "";
       note.removeAttribute("aria-invalid");
-      addedHere = true;
       drawPhotos();
-      addOut.replaceChildren(h("p", null, "照片已添加,并已记录为一次更正。要替换旧照片,请把它“不再显示”后提交更正。"));
-      say("照片已作为更正添加。", "ok");
+      drawReplaces();
+      addOut.replaceChildren(h("p", null, old
+        ? "照片已替换,并已记录为一次更正:公众页面上旧照片已换成新照片。"
+        : "照片已添加,并已记录为一次更正。"));
+      say(old ? "照片已作为更正替换。" : "照片已作为更正添加。", "ok");
       // the button that had the focus is gone from view: the new picture's caption takes it
-      photosBox.lastElementChild?.querySelector("input")?.focus();
+      const li = fresh.length && photosBox.querySelector(`li[data-photo="${fresh[0].id}"]`);
+      (li || photosBox.lastElementChild)?.querySelector("input")?.focus();
     } catch (err) {
       if (err instanceof API.SessionExpired) return;
       if (err.status === 412 || err.status === 428) return refuseStale(addOut);
@@ -156,14 +177,16 @@ export async function render(main, ctx) {
     h("p.hint", null, "更正会成为新的一版,原来的文字仍保留在历史记录中;公众页面会显示“更正”及理由。投票不受影响。"),
     fields.title, fields.problem, fields.actions, fields.testimonial,
     h("fieldset", null, photosHeading,
-      h("p.hint", null, "可以撤下、调整顺序或修改说明。新照片一经添加即作为一次更正记录(用下面的理由);替换照片:先添加新的,再撤下旧的并提交更正。"),
+      h("p.hint", null, "可以撤下、调整顺序或修改说明。新照片一经发送即作为一次更正记录(用下面的理由):加在最后,或替换选中的那一张。"),
       photosBox, photosNote,
-      h("div.upload", null, h("h3", null, "添加照片"),
-        field("选择照片(JPEG、PNG 或 WebP)", file), field("新照片的说明", newCaption), addPhoto, addOut)),
+      h("div.upload", null, h("h3", null, "添加或替换照片"),
+        field("选择照片(JPEG、PNG 或 WebP)", file), field("替换", replaces),
+        field("新照片的说明", newCaption), addPhoto, addOut)),
     field("更正理由(必填,公众页面会显示)", note),
     errors,
     h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}`, onclick: (e) => {
-      if (addedHere && !confirm("新照片已作为更正添加,要替换的旧照片还在公众页面上。仍要离开吗?")) e.preventDefault();
+      // what the form holds unsent is lost by leaving (a sent picture is not)
+      if (Object.keys(changes()).length && !confirm("更正还没有提交,离开会丢掉这些改动。仍要离开吗?")) e.preventDefault();
     } }, "取消")));
 
   function changes() {
@@ -221,6 +244,7 @@ export async function render(main, ctx) {
   });
 
   drawPhotos();
+  drawReplaces();
   main.appendChild(form);
 }
 
