@@ -63,6 +63,12 @@ typedef struct request {
     const char *log_detail;   /* internal detail for the log line, never sent */
     const char *db;           /* where its transaction ran: "primary", "standby"; NULL: none */
     uint64_t started_ns;
+    /* Work for after the answer has gone (at most one: stored_keep's): the
+     * worker runs it once the request is finished and before its arena is
+     * reset, so data is arena-owned and must not point into the FastCGI
+     * parameters, which are gone by then. */
+    void (*after_send)(struct worker_ctx *worker, arena_t *arena, void *data);
+    void *after_send_data;
 } request_t;
 
 /* Fills the request's fields from its FastCGI parameters. */

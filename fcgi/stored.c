@@ -91,6 +91,40 @@ PGresult *stored_state(request_t *req)
     return res != NULL && db_ok(res) && PQntuples(res) == 1 ? res : NULL;
 }
 
+/* What keeping one answer takes, all in the request's arena (the FastCGI
+ * parameters are gone when it runs). */
+struct keeping {
+    const char *request_id;
+    const char *values[7]; /* public_document_put's: key first */
+};
+
+/* A copy of text (may be NULL) in arena; NULL when text is NULL or memory
+ * ran out. */
+static const char *copy_of(arena_t *arena, const char *text)
+{
+    return text != NULL ? arena_strdup(arena, text) : NULL;
+}
+
+/* after_send: keeps the answer, outside the read's transaction, on the
+ * primary, in one round trip. A copy for the next reader is worth no wait:
+ * a row another keeper or the collection holds ends it within
+ * STORED_KEEP_TIMEOUT_MS. */
+static void keep_now(struct worker_ctx *worker, arena_t *arena, void *data)
+{
+    const struct keeping *k = data;
+    bool committed;
+    PGresult *res =
+        db_write_once_within(worker->db, arena, k->request_id, SQL_PUBLIC_DOCUMENT_PUT,
+                             COUNT(k->values), k->values, STORED_KEEP_TIMEOUT_MS, &committed);
+    if (res == NULL || !db_ok(res) || !committed) {
+        logline_t line;
+        log_begin(&line, "warn", "stored_keep_failed");
+        log_str(&line, "request_id", k->request_id);
+        log_str(&line, "key", k->values[0]);
+        log_end(&line);
+    }
+}
+
 void stored_keep(request_t *req, const PGresult *state, const char *content_type, const char *body,
                  size_t len, const char *etag)
 {
@@ -98,31 +132,31 @@ void stored_keep(request_t *req, const PGresult *state, const char *content_type
      * without waiting for a connection that is failing anyway */
     if (db_primary_failing(req->worker->db))
         return;
+    struct keeping *k = arena_alloc(req->arena, sizeof(*k));
     const char *key = key_of(req);
     char *text = arena_strndup(req->arena, body, len);
-    if (key == NULL || text == NULL || strlen(text) != len)
+    if (k == NULL || key == NULL || text == NULL || strlen(text) != len)
         return; /* too long a key, no memory, or a NUL in the body: not kept */
+    const char *fresh_until = db_value(state, 0, "fresh_until");
     const char *values[] = {
         key,
-        content_type,
+        copy_of(req->arena, content_type),
         text,
-        etag,
-        db_value(state, 0, "generation"),
-        db_value(state, 0, "built_at"),
-        db_value(state, 0, "fresh_until"),
+        copy_of(req->arena, etag),
+        copy_of(req->arena, db_value(state, 0, "generation")),
+        copy_of(req->arena, db_value(state, 0, "built_at")),
+        copy_of(req->arena, fresh_until),
     };
-    /* outside the read's transaction, on the primary, in one round trip;
-     * a copy for the next reader is worth no wait: a row another keeper
-     * or the collection holds ends it within STORED_KEEP_TIMEOUT_MS */
-    bool committed;
-    PGresult *res =
-        db_write_once_within(req->worker->db, req->arena, req->request_id, SQL_PUBLIC_DOCUMENT_PUT,
-                             COUNT(values), values, STORED_KEEP_TIMEOUT_MS, &committed);
-    if (res == NULL || !db_ok(res) || !committed) {
-        logline_t line;
-        log_begin(&line, "warn", "stored_keep_failed");
-        log_str(&line, "request_id", req->request_id);
-        log_str(&line, "key", key);
-        log_end(&line);
+    /* only fresh_until may be NULL (SQL's, while no vote is open); any
+     * other missing value is memory run out */
+    for (size_t i = 0; i < COUNT(values); i++) {
+        if (values[i] == NULL && (i != COUNT(values) - 1 || fresh_until != NULL))
+            return;
+        k->values[i] = values[i];
     }
+    k->request_id = copy_of(req->arena, req->request_id ? req->request_id : "");
+    if (k->request_id == NULL)
+        return;
+    req->after_send = keep_now;
+    req->after_send_data = k;
 }

@@ -41,8 +41,10 @@ bool stored_answer(request_t *req);
  * NULL when it could not tell: then the answer is sent but not kept. */
 PGresult *stored_state(request_t *req);
 
-/* After COMMIT: keeps the answer (its bytes, content type and ETag) with
- * state, for the next reader. A failure is logged and costs only that. */
+/* After COMMIT: has the answer (its bytes, content type and ETag) kept
+ * with state, for the next reader, once req's answer has gone (after_send):
+ * the reader never waits on the keeping. A failure is logged and costs
+ * only that. */
 void stored_keep(request_t *req, const PGresult *state, const char *content_type, const char *body,
                  size_t len, const char *etag);
 

@@ -268,7 +268,15 @@ static const char *worker_request_id(arena_t *arena)
     return hex;
 }
 
-static void worker_serve(FCGX_Request *fcgi, arena_t *arena, struct worker_ctx *ctx)
+/* Work a request left for after its answer has gone (request_t's
+ * after_send), in the request's arena. */
+struct after_send {
+    void (*run)(struct worker_ctx *worker, arena_t *arena, void *data);
+    void *data;
+};
+
+/* Serves one request; returns the work it left for after its answer. */
+static struct after_send worker_serve(FCGX_Request *fcgi, arena_t *arena, struct worker_ctx *ctx)
 {
     request_t req;
     uint64_t started = scoreboard_now_ns();
@@ -284,6 +292,7 @@ static void worker_serve(FCGX_Request *fcgi, arena_t *arena, struct worker_ctx *
     uint64_t duration = scoreboard_now_ns() - started;
     scoreboard_request_end(slot, req.status, duration);
     worker_log_request(&req, ctx->slot, duration, ctx->config->slow_request_ms);
+    return (struct after_send){req.after_send, req.after_send_data};
 }
 
 void worker_run(const config_t *config, int listen_fd, struct scoreboard *board, int slot,
@@ -348,8 +357,10 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
             continue;
         }
         accept_errors = 0;
-        worker_serve(&fcgi, arena, &ctx);
-        FCGX_Finish_r(&fcgi);
+        struct after_send after = worker_serve(&fcgi, arena, &ctx);
+        FCGX_Finish_r(&fcgi); /* the answer is on its way; the reader waits no longer */
+        if (after.run != NULL)
+            after.run(&ctx, arena, after.data);
         arena_reset(arena);
         worker_check_deadlines(&ctx, arena);
         worker_check_standby(&ctx, arena);
