@@ -144,9 +144,15 @@ static int db_prepare_all(struct db_link *link)
  * transaction still sets its own with tx_settings. */
 static int link_set_session(db_t *db, struct db_link *link)
 {
-    const char *values[] = {db->statement_timeout};
+    /* the worker's place in its pool picks the count rows its votes add
+     * to (migrations/0019): no two of a pool's first sixteen share one */
+    char shard[16] = "";
+    if (db->board != NULL && db->slot != NULL)
+        snprintf(shard, sizeof(shard), "%td", (db->slot - db->board->slots) & 15);
+    const char *values[] = {db->statement_timeout, shard};
     PGresult *res =
-        PQexecPrepared(link->conn, sql_files[SQL_SESSION_SETTINGS].name, 1, values, NULL, NULL, 0);
+        PQexecPrepared(link->conn, sql_files[SQL_SESSION_SETTINGS].name,
+                       (int)(sizeof(values) / sizeof(values[0])), values, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     return ok ? 0 : -1;

@@ -118,6 +118,20 @@ const char *request_query_param(request_t *req, const char *name)
     return NULL;
 }
 
+size_t request_query_count(const request_t *req, const char *name)
+{
+    size_t count = 0, name_len = strlen(name);
+    for (const char *q = req->query; q != NULL && *q != '\0';) {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len >= name_len && strncmp(q, name, name_len) == 0 &&
+            (len == name_len || q[name_len] == '='))
+            count++;
+        q = end ? end + 1 : NULL;
+    }
+    return count;
+}
+
 const char *request_cookie(request_t *req, const char *name)
 {
     const char *header = request_param(req, "HTTP_COOKIE");

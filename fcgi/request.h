@@ -80,6 +80,11 @@ void request_add_header(request_t *req, const char *fmt, ...) __attribute__((for
 /* A query-string parameter, percent-decoded (arena-owned), or NULL. */
 const char *request_query_param(request_t *req, const char *name);
 
+/* How many times the query names the parameter name, with a value or
+ * without, decodable or not: request_query_param returns only the first
+ * with a value it can decode. */
+size_t request_query_count(const request_t *req, const char *name);
+
 /* The value of the cookie called name (arena-owned), or NULL. */
 const char *request_cookie(request_t *req, const char *name);
 

@@ -72,6 +72,12 @@ void scoreboard_request_end(struct scoreboard_slot *slot, int status, uint64_t d
     STORE(slot->state, SLOT_IDLE);
 }
 
+void scoreboard_work_end(struct scoreboard_slot *slot)
+{
+    __atomic_store_n(&slot->request_started_ns, 0, __ATOMIC_RELEASE);
+    STORE(slot->state, SLOT_IDLE);
+}
+
 const char *scoreboard_reason_name(enum restart_reason reason)
 {
     static const char *const names[RESTART_REASONS] = {"crash", "exit", "timeout", "recycled",

@@ -96,6 +96,10 @@ uint64_t scoreboard_now_ns(void);
 /* Worker side: bracket one request. */
 void scoreboard_request_start(struct scoreboard_slot *slot, const char *route, uint64_t now_ns);
 void scoreboard_request_end(struct scoreboard_slot *slot, int status, uint64_t duration_ns);
+/* Marks slot idle after work that scoreboard_request_start marked busy
+ * but that answers no request (the keeping after an answer has gone):
+ * nothing is counted, and the request timeout covered it while it ran. */
+void scoreboard_work_end(struct scoreboard_slot *slot);
 
 const char *scoreboard_reason_name(enum restart_reason reason);
 

@@ -147,6 +147,7 @@ void stored_keep(request_t *req, const PGresult *state, const char *content_type
         copy_of(req->arena, db_value(state, 0, "built_at")),
         copy_of(req->arena, fresh_until),
     };
+    _Static_assert(COUNT(values) == COUNT(k->values), "public_document_put's parameters");
     /* only fresh_until may be NULL (SQL's, while no vote is open); any
      * other missing value is memory run out */
     for (size_t i = 0; i < COUNT(values); i++) {

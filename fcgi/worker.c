@@ -359,8 +359,13 @@ void worker_run(const config_t *config, int listen_fd, struct scoreboard *board,
         accept_errors = 0;
         struct after_send after = worker_serve(&fcgi, arena, &ctx);
         FCGX_Finish_r(&fcgi); /* the answer is on its way; the reader waits no longer */
-        if (after.run != NULL)
+        if (after.run != NULL) {
+            /* busy while it runs, so the pool's request timeout still
+             * ends a worker stuck in it */
+            scoreboard_request_start(me, "after_send", scoreboard_now_ns());
             after.run(&ctx, arena, after.data);
+            scoreboard_work_end(me);
+        }
         arena_reset(arena);
         worker_check_deadlines(&ctx, arena);
         worker_check_standby(&ctx, arena);

@@ -93,6 +93,33 @@ static bool is_row_id(const char *text)
     return n >= 1 && n <= 18 && text[n] == '\0' && text[0] != '0';
 }
 
+/* Answers 422 naming the query parameter replaces. */
+static void refuse_replaces(request_t *req, const char *message)
+{
+    json_t *errors = NULL;
+    validate_add(&errors, "replaces", message);
+    response_problem(req, PROBLEM_VALIDATION, message, json_pack("{s:o}", "errors", errors));
+}
+
+/* The photo a correction's upload replaces (?replaces=) into *out, NULL
+ * when the query names none; -1 after a 422 when it names one in a way that
+ * is not exactly one row id (empty, undecodable, repeated), which must not
+ * fall back to adding the picture beside the old one. */
+static int replaced_photo(request_t *req, const char **out)
+{
+    *out = NULL;
+    size_t named = request_query_count(req, "replaces");
+    if (named == 0)
+        return 0;
+    const char *value = request_query_param(req, "replaces");
+    if (named != 1 || value == NULL || !is_row_id(value)) {
+        refuse_replaces(req, named != 1 ? "name one photo to replace" : "is not a photo id");
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
 /* A reviewer's upload is a correction of a published case (?reason= is the
  * note it is recorded with), with an event and a revision: the picture is
  * added at the end, or with ?replaces= put in that photo's place (under its
@@ -100,14 +127,9 @@ static bool is_row_id(const char *text)
 static void photos_correct_add(request_t *req, const char *expected, const char *caption)
 {
     const char *reason = request_query_param(req, "reason");
-    const char *replaces = request_query_param(req, "replaces");
-    if (replaces != NULL && !is_row_id(replaces)) {
-        json_t *errors = NULL;
-        validate_add(&errors, "replaces", "is not a photo id");
-        response_problem(req, PROBLEM_VALIDATION, "replaces is not a photo id",
-                         json_pack("{s:o}", "errors", errors));
+    const char *replaces;
+    if (replaced_photo(req, &replaces) != 0)
         return;
-    }
     const char *id = api_param_text(req, "id");
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, req->raw, req->raw_len);
@@ -192,13 +214,9 @@ void photos_upload(request_t *req)
         photos_correct_add(req, expected, caption);
         return;
     }
-    if (request_query_param(req, "replaces") != NULL) {
-        json_t *errors = NULL;
-        validate_add(&errors, "replaces",
-                     "only a reviewer's correction replaces a photo; in a draft, add the new one "
-                     "and remove the old");
-        response_problem(req, PROBLEM_VALIDATION, "a draft's photo is not replaced in place",
-                         json_pack("{s:o}", "errors", errors));
+    if (request_query_count(req, "replaces") != 0) {
+        refuse_replaces(req, "only a reviewer's correction replaces a photo; in a draft, add the "
+                             "new one and remove the old");
         return;
     }
     const char *id = api_param_text(req, "id");

@@ -308,7 +308,35 @@ def test_one_backends_votes_add_to_one_count_row_per_choice(stack, tokens):
         conn.commit()
     assert sql_rows(stack, "SELECT choice, shard, n FROM vote_counts WHERE case_id = %s",
                     (cid,)) == [("满意", shard, 20)]
-    assert public_counts(stack, cid) == {"满意": 20, "基本满意": 0, "不满意": 0}
+    # a connection that names its shard (portald: its worker's place) adds there
+    with app_conn(stack) as (conn, cur):
+        cur.execute("SELECT set_config('portal.vote_shard', '7', false)")
+        cur.execute("SELECT outcome FROM vote_cast(%s, 'voter-of-shard-seven', '不满意', %s, %s, 50)",
+                    (cid, "e" * 32, "f" * 32))
+        assert cur.fetchone() == ("counted",)
+        conn.commit()
+    assert sql_rows(stack, "SELECT shard, n FROM vote_counts WHERE case_id = %s "
+                           "AND choice = '不满意'", (cid,)) == [(7, 1)]
+    assert public_counts(stack, cid) == {"满意": 20, "基本满意": 0, "不满意": 1}
+
+
+def test_the_pools_votes_add_to_the_rows_of_their_workers_places(stack, tokens, voters_nginx):
+    """Through the pool, a vote's count row is its worker's place (the slot
+    its log lines name), not the process id's last four bits, which
+    recycled or reconnected backends can share."""
+    cid, _, _ = voting_case(stack, tokens)
+    voters = [Voter(stack) for _ in range(24)]
+    mark = log_mark(stack)
+    for voter in voters:
+        assert voter.vote(cid, "满意").status_code == 201
+    places = {line["worker"] & 15 for line in wait_until(
+        lambda: (lambda lines: lines if len(lines) == 24 else None)(
+            [e for e in log_events(stack, "request", since=mark)
+             if e.get("path") == f"/api/public/cases/{cid}/votes"]), 5, "the votes' log lines")}
+    shards = {r[0] for r in sql_rows(stack, "SELECT shard FROM vote_counts WHERE case_id = %s",
+                                     (cid,))}
+    assert shards and shards <= places, (shards, places)
+    assert sql_value(stack, "SELECT sum(n) FROM vote_counts WHERE case_id = %s", (cid,)) == 24
 
 
 def test_a_case_with_votes_is_never_deleted_renumbered_or_truncated(stack, tokens, voters_nginx):

@@ -5,6 +5,7 @@ These read the pool past nginx's cache (a server of their own), where a
 stale answer could not hide behind the cache's two seconds."""
 import threading
 from contextlib import closing
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -257,11 +258,16 @@ def test_keeping_an_answer_does_not_wait_on_a_row_someone_holds(stack, tokens, d
         mark = log_mark(stack)
         try:
             r = get(direct, path)
+            received = datetime.now(timezone.utc)
             # the row stays held until the keep, after the answer, gave up
-            wait_until(lambda: log_events(stack, "stored_keep_failed", since=mark), 10,
-                       "the keep giving up on the held row")
+            failed = wait_until(lambda: log_events(stack, "stored_keep_failed", since=mark), 10,
+                                "the keep giving up on the held row")
         finally:
             cur.execute("ROLLBACK")
+    # the reader had the whole answer before the keep gave up (a quarter
+    # second after it began): it did not wait for it
+    gave_up = datetime.fromisoformat(failed[0]["time"].replace("Z", "+00:00"))
+    assert received < gave_up, f"answer received {received}, keep gave up {gave_up}"
     assert r.status_code == 200, r.text
     assert r.json()["id"] == cid
     assert not log_events(stack, "request_timeout", since=mark), "the worker was killed"

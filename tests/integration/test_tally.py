@@ -424,11 +424,17 @@ def test_a_reviewer_replaces_a_picture_in_place_in_one_correction(stack, tokens)
             (f"replaces=99999999999999999999{reason}", new_picture, "replaces"),
             (f"replaces=999999999{reason}", new_picture, "replaces"),
             (f"replaces={others_photo}{reason}", new_picture, "replaces"),
-            (f"replaces={middle}{reason}", pictures[1], "content")):  # the same picture again
+            # named, but not as one id: never added beside the old one instead
+            (f"replaces={reason}", new_picture, "replaces"),
+            (f"replaces{reason}", new_picture, "replaces"),
+            (f"replaces=%zz{reason}", new_picture, "replaces"),
+            (f"replaces={middle}%00{reason}", new_picture, "replaces"),
+            (f"replaces={middle}&replaces={old[0]['id']}{reason}", new_picture, "replaces"),
+            (f"replaces={middle}{reason}", pictures[1], "replaces")):  # the same picture again
         body = assert_problem(send(query, picture), 422, "validation-failed")
         assert [e["field"] for e in body["errors"]] == [field], (query, body)
     assert_problem(send(f"replaces={middle}{reason}", version='"1"'), 412)
-    body = assert_problem(api(stack, "POST", f"/api/cases/{other}/photos?replaces={others_photo}",
+    body = assert_problem(api(stack, "POST", f"/api/cases/{other}/photos?replaces",
                               tokens["shajing"], data=new_picture,
                               headers={"Content-Type": "image/png",
                                        "If-Match": api(stack, "GET", f"/api/cases/{other}",
@@ -463,3 +469,15 @@ def test_a_reviewer_replaces_a_picture_in_place_in_one_correction(stack, tokens)
              picture=png_bytes(colour=(1, 2, 250)), version=r.headers["ETag"])
     assert r.status_code == 201, r.text
     assert [p["caption"] for p in r.json()["photos"]] == ["第1张", "换过的说明", "第3张"]
+
+
+def test_a_portald_from_before_replaces_can_still_send_a_correction_upload(stack):
+    """Between `portalctl migrate` and a restart, a portald built before
+    migration 0018 calls case_photo_correct with nine arguments: it must
+    find the function (here: a case no one can see, so not_found), not fail
+    with 'function does not exist'."""
+    from conftest import app_conn
+    with app_conn(stack, "reviewer") as (conn, cur):
+        cur.execute("SELECT outcome FROM case_photo_correct(%s::bigint, %s, 'image/png', 1, 1, "
+                    "'\\x00'::bytea, NULL, 'x', 1)", (2 ** 62, "0" * 64))
+        assert cur.fetchone() == ("not_found",)

@@ -35,6 +35,22 @@ static void content_length_must_be_plain_digits(void **state)
     assert_int_equal(request_parse_length("99999999999999999999", &n), -1);
 }
 
+static void a_query_parameter_is_counted_however_it_is_written(void **state)
+{
+    (void)state;
+    request_t req;
+    memset(&req, 0, sizeof(req));
+    assert_int_equal(request_query_count(&req, "replaces"), 0); /* no query at all */
+    req.query = "replaces=5";
+    assert_int_equal(request_query_count(&req, "replaces"), 1);
+    /* without a value, empty, undecodable, repeated: each counts once */
+    req.query = "replaces&caption=x&replaces=&replaces=%zz&replaces=6";
+    assert_int_equal(request_query_count(&req, "replaces"), 4);
+    /* a longer name, or the name as a value, is another parameter */
+    req.query = "replacesx=1&x=replaces&areplaces=2&&";
+    assert_int_equal(request_query_count(&req, "replaces"), 0);
+}
+
 static void utf8_validator_rejects_every_malformed_class(void **state)
 {
     (void)state;
@@ -120,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_media_type_accepts_only_utf8_json),
         cmocka_unit_test(content_length_must_be_plain_digits),
+        cmocka_unit_test(a_query_parameter_is_counted_however_it_is_written),
         cmocka_unit_test(utf8_validator_rejects_every_malformed_class),
         cmocka_unit_test(malformed_json_reports_where),
         cmocka_unit_test(duplicate_keys_and_nul_escapes_are_refused),

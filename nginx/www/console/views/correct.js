@@ -78,6 +78,7 @@ export async function render(main, ctx) {
     photosNote.textContent = model.photos.length < server.photos.length
       ? `将撤下 ${server.photos.length - model.photos.length} 张照片。` : "";
     if (focus) focusIn(photosBox, focus.index, focus.what, photosHeading);
+    drawReplaces();
   }
   const photosHeading = h("legend", { tabindex: "-1" }, "照片");
   const photosNote = h("p.hint", { "aria-live": "polite" });
@@ -87,17 +88,22 @@ export async function render(main, ctx) {
   const newCaption = h("input", { name: "new-caption", maxlength: 200 });
   const replaces = h("select", { name: "replaces" });
   const addPhoto = h("button", { type: "button" }, "添加照片(作为更正)");
-  // the published pictures one may replace (what the server has, in its order)
+  const captionHint = h("p.hint", { id: "new-caption-hint" });
+  newCaption.setAttribute("aria-describedby", "new-caption-hint");
+  // the pictures one may replace: those shown above, numbered as they are there
   function drawReplaces() {
     const chosen = replaces.value;
     replaces.replaceChildren(h("option", { value: "" }, "不替换,加在最后"),
-      ...server.photos.map((p, i) => h("option", { value: String(p.id) },
+      ...model.photos.map((p, i) => h("option", { value: String(p.id) },
         `替换第${i + 1}张:${p.caption || "(无说明)"}`)));
-    replaces.value = server.photos.some((p) => String(p.id) === chosen) ? chosen : "";
+    replaces.value = model.photos.some((p) => String(p.id) === chosen) ? chosen : "";
     addPhoto.textContent = replaces.value ? "替换照片(作为更正)" : "添加照片(作为更正)";
-    newCaption.placeholder = replaces.value ? "留空则沿用原照片的说明" : "";
+    captionHint.textContent = replaces.value ? "留空则沿用被替换照片的说明。" : "";
   }
-  replaces.addEventListener("change", drawReplaces);
+  replaces.addEventListener("change", () => {
+    read();
+    drawReplaces();
+  });
   const addOut = h("div"); // its alerts announce themselves
   let uploading = false; // the correction waits for a picture on its way
   newCaption.addEventListener("keydown", (e) => {
@@ -154,7 +160,6 @@ export async function render(main, ctx) {
       newCaption.value = "";
       note.removeAttribute("aria-invalid");
       drawPhotos();
-      drawReplaces();
       addOut.replaceChildren(h("p", null, old
         ? "照片已替换,并已记录为一次更正:公众页面上旧照片已换成新照片。"
         : "照片已添加,并已记录为一次更正。"));
@@ -181,7 +186,7 @@ export async function render(main, ctx) {
       photosBox, photosNote,
       h("div.upload", null, h("h3", null, "添加或替换照片"),
         field("选择照片(JPEG、PNG 或 WebP)", file), field("替换", replaces),
-        field("新照片的说明", newCaption), addPhoto, addOut)),
+        field("新照片的说明", newCaption), captionHint, addPhoto, addOut)),
     field("更正理由(必填,公众页面会显示)", note),
     errors,
     h("div.form-buttons", null, send, " ", h("a", { href: `#/cases/${id}`, onclick: (e) => {
@@ -244,7 +249,6 @@ export async function render(main, ctx) {
   });
 
   drawPhotos();
-  drawReplaces();
   main.appendChild(form);
 }
 
