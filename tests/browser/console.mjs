@@ -310,12 +310,17 @@ async function story(browser) {
   await editorCtx.close();
   const editorCtx2 = await browser.newContext({ ...LAPTOP, baseURL: base });
   ed = await open(editorCtx2, "editor-again", signedOutRefresh);
+  const historiesAsked = [];
+  const noteHistory = (r) => { if (/\/api\/cases\/\d+\/events/.test(r.url())) historiesAsked.push(r.url()); };
+  ed.on("request", noteHistory);
   await ed.goto("/console/");
   await signIn(ed, "shajing");
   const back = ed.getByTestId("returned");
   await back.waitFor();
   const backText = await back.innerText();
   check(backText.includes(TITLE) && backText.includes(REASON), "on sign-in the editor sees the case that came back, with the reason");
+  ed.off("request", noteHistory);
+  check(historiesAsked.length === 0, `the first screen asks no draft's history (the list carries returned): ${historiesAsked.length}`);
   await inert(ed, "the editor's first screen");
   await screenshot(ed, "editor-sees-reason");
   await back.locator(`a[href="#/cases/${caseId}"]`).click();

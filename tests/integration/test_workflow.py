@@ -259,6 +259,35 @@ def test_reject_needs_a_reason_and_approve_an_open_edition(stack, tokens):
             [x for x in snap[t] if f'"id": {cid},' in x or f'"case_id": {cid},' in x]
 
 
+def test_a_returned_draft_carries_its_reject_in_the_case_and_the_list(stack, tokens):
+    """returned (migration 0020): the reject, when it is a draft's latest
+    event, in the case and in the list, so the console needs no request per
+    draft; null for a draft never sent back, once it is resubmitted, and
+    for a withdrawn one."""
+    def returned(cid):
+        one = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).json()["returned"]
+        listed = [c["returned"] for c in api(stack, "GET", "/api/cases?state=draft",
+                                             tokens["shajing"]).json()["items"] if c["id"] == cid]
+        return one, (listed[0] if listed else "not listed")
+
+    fresh, _ = case_in(stack, tokens, "draft")
+    assert returned(fresh) == (None, None)
+    cid, _ = case_in(stack, tokens, "review")
+    r = transition(stack, tokens["reviewer"], cid, "reject", note="请补充照片<b>&")
+    assert r.status_code == 200, r.text
+    one, listed = returned(cid)
+    assert one == listed and one["note"] == "请补充照片<b>&" and one["actor"] and one["at"]
+    # an edit is no event: still the reason it came back with
+    etag = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).headers["ETag"]
+    assert api(stack, "PATCH", f"/api/cases/{cid}", tokens["shajing"], headers={"If-Match": etag},
+               json={"title": "补过照片"}).status_code == 200
+    assert returned(cid)[0] == one
+    assert transition(stack, tokens["shajing"], cid, "submit").status_code == 200
+    assert api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).json()["returned"] is None
+    assert transition(stack, tokens["shajing"], cid, "withdraw").status_code == 200
+    assert returned(cid) == (None, None), "a withdrawn draft was not sent back"
+
+
 def test_submit_needs_the_whole_case(stack, tokens):
     r = api(stack, "POST", "/api/cases", tokens["shajing"],
             json={"community_id": community_id(stack, tokens), "title": "只有标题"})
