@@ -287,6 +287,18 @@ def test_a_reviewer_corrects_published_text_on_the_record(stack, tokens, voters_
     assert "标题有错别字" in page and "更正后的标题" in page
 
 
+def submit_and_approve(stack, tokens, cid, number, title):
+    """Sends the draft cid to review and approves it into a new edition."""
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
+               json={"action": "submit"}).status_code == 200
+    r = api(stack, "POST", "/api/editions", tokens["reviewer"],
+            json={"number": number, "title": title})
+    assert r.status_code == 201, r.text
+    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
+               json={"action": "approve", "edition_id": r.json()["id"]}).status_code == 200
+    return r.json()["id"]
+
+
 def test_a_correction_removes_and_recaptions_published_photos(stack, tokens):
     from conftest import png_bytes, upload
     cid = new_case(stack, tokens, title="照片更正")
@@ -297,12 +309,7 @@ def test_a_correction_removes_and_recaptions_published_photos(stack, tokens):
                caption="第二张")
     assert r.status_code == 201, r.text
     first, second = [p["id"] for p in r.json()["photos"]]
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
-               json={"action": "submit"}).status_code == 200
-    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
-                  json={"number": 9500 + cid % 400, "title": "照片更正期"}).json()["id"]
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
-               json={"action": "approve", "edition_id": edition}).status_code == 200
+    submit_and_approve(stack, tokens, cid, 9500 + cid % 400, "照片更正期")
     url = f"/api/cases/{cid}/transitions"
     for bad in ([{"id": first}, {"id": first}], [{"id": 999999}], [{"caption": "x"}], "x"):
         r = api(stack, "POST", url, tokens["reviewer"], headers=version_of(stack, tokens, cid),
@@ -329,12 +336,7 @@ def test_a_reviewer_replaces_a_published_picture_on_the_record(stack, tokens):
     etag = api(stack, "GET", f"/api/cases/{cid}", tokens["shajing"]).headers["ETag"]
     assert upload(stack, tokens["shajing"], cid, png_bytes(colour=(200, 1, 1)), etag,
                   caption="拍错的照片").status_code == 201
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
-               json={"action": "submit"}).status_code == 200
-    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
-                  json={"number": 9950 + cid % 40, "title": "换图期"}).json()["id"]
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
-               json={"action": "approve", "edition_id": edition}).status_code == 200
+    submit_and_approve(stack, tokens, cid, 9950 + cid % 40, "换图期")
     old = api(stack, "GET", f"/api/cases/{cid}", tokens["reviewer"]).json()["photos"]
     assert [p["caption"] for p in old] == ["拍错的照片"]
     new_picture = png_bytes(colour=(3, 141, 59))
@@ -396,12 +398,7 @@ def test_a_reviewer_replaces_a_picture_in_place_in_one_correction(stack, tokens)
         r = upload(stack, tokens["shajing"], cid, picture, etag, caption=f"第{n + 1}张")
         assert r.status_code == 201, r.text
         etag = r.headers["ETag"]
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["shajing"],
-               json={"action": "submit"}).status_code == 200
-    edition = api(stack, "POST", "/api/editions", tokens["reviewer"],
-                  json={"number": 9900 + cid % 50, "title": "原地换图期"}).json()["id"]
-    assert api(stack, "POST", f"/api/cases/{cid}/transitions", tokens["reviewer"],
-               json={"action": "approve", "edition_id": edition}).status_code == 200
+    submit_and_approve(stack, tokens, cid, 9900 + cid % 50, "原地换图期")
     other = new_case(stack, tokens, title="别的案例")
     r = upload(stack, tokens["shajing"], other, png_bytes(colour=(5, 5, 5)),
                api(stack, "GET", f"/api/cases/{other}", tokens["shajing"]).headers["ETag"])
