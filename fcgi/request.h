@@ -81,8 +81,10 @@ void request_add_header(request_t *req, const char *fmt, ...) __attribute__((for
 const char *request_query_param(request_t *req, const char *name);
 
 /* How many times the query names the parameter name, with a value or
- * without, decodable or not: request_query_param returns only the first
- * with a value it can decode. */
+ * without, decodable or not (request_query_param decodes only the first
+ * that has a value, and gives NULL when that one does not decode). Names
+ * are compared as sent, as request_query_param compares them: a
+ * percent-encoded or differently cased name is another parameter. */
 size_t request_query_count(const request_t *req, const char *name);
 
 /* The value of the cookie called name (arena-owned), or NULL. */

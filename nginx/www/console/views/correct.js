@@ -7,7 +7,7 @@
 // added at the end, or put in an old one's place (&replaces=), which the
 // public then see as one change.
 import * as API from "../api.js";
-import { h, heading, field, stateBadge, say, errorBox, clear } from "../ui.js";
+import { h, heading, field, stateBadge, say, errorBox, clear, nextId } from "../ui.js";
 import { photoFigure } from "./content.js";
 import { caseFields, contentOf as textOf } from "./casefields.js";
 
@@ -88,8 +88,8 @@ export async function render(main, ctx) {
   const newCaption = h("input", { name: "new-caption", maxlength: 200 });
   const replaces = h("select", { name: "replaces" });
   const addPhoto = h("button", { type: "button" }, "添加照片(作为更正)");
-  const captionHint = h("p.hint", { id: "new-caption-hint" });
-  newCaption.setAttribute("aria-describedby", "new-caption-hint");
+  const captionHint = h("p.hint", { id: nextId("hint") });
+  newCaption.setAttribute("aria-describedby", captionHint.id);
   // the pictures one may replace: those shown above, numbered as they are there
   function drawReplaces() {
     const chosen = replaces.value;
@@ -97,6 +97,8 @@ export async function render(main, ctx) {
       ...model.photos.map((p, i) => h("option", { value: String(p.id) },
         `替换第${i + 1}张:${p.caption || "(无说明)"}`)));
     replaces.value = model.photos.some((p) => String(p.id) === chosen) ? chosen : "";
+    // the picture chosen to be replaced was taken down here: say so
+    if (chosen && !replaces.value) say("要替换的照片已撤下,新照片将加在最后。", "info");
     addPhoto.textContent = replaces.value ? "替换照片(作为更正)" : "添加照片(作为更正)";
     captionHint.textContent = replaces.value ? "留空则沿用被替换照片的说明。" : "";
   }
@@ -159,6 +161,7 @@ export async function render(main, ctx) {
       file.value = "";
       newCaption.value = "";
       note.removeAttribute("aria-invalid");
+      replaces.value = ""; // done: the next picture is added unless another is chosen
       drawPhotos();
       addOut.replaceChildren(h("p", null, old
         ? "照片已替换,并已记录为一次更正:公众页面上旧照片已换成新照片。"
