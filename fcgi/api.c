@@ -127,13 +127,18 @@ int api_limit(request_t *req, int fallback, int max)
     return (int)v;
 }
 
+bool api_is_id(const char *text)
+{
+    long long v;
+    return parse_positive(text, 999999999999999999LL, &v) == 0;
+}
+
 const char *api_query_id(request_t *req, const char *name, int *bad)
 {
     const char *text = request_query_param(req, name);
-    long long v;
     if (text == NULL)
         return NULL;
-    if (parse_positive(text, 999999999999999999LL, &v) != 0) {
+    if (!api_is_id(text)) {
         char *detail = arena_printf(req->arena, "%s must be a positive whole number", name);
         response_problem(req, PROBLEM_BAD_REQUEST, detail, json_pack("{s:s}", "parameter", name));
         *bad = 1;

@@ -55,6 +55,9 @@ int api_limit(request_t *req, int fallback, int max);
 /* An optional int query parameter (a positive id): NULL when absent; on a
  * malformed one writes 400 and sets *bad. The text is arena-owned. */
 const char *api_query_id(request_t *req, const char *name, int *bad);
+/* Whether text is a row id as api_query_id takes one: 1 to 18 digits, the
+ * first not 0. */
+bool api_is_id(const char *text);
 
 /* Checks req->body against rules; on errors answers 422 with the list and returns -1. */
 int api_validate(request_t *req, const struct field_rule *rules, size_t count, bool partial);

@@ -68,8 +68,7 @@ void scoreboard_request_end(struct scoreboard_slot *slot, int status, uint64_t d
     BUMP(slot->responses_by_class[cls], 1);
     BUMP(slot->duration_buckets[bucket], 1);
     BUMP(slot->duration_sum_us, duration_ns / 1000);
-    __atomic_store_n(&slot->request_started_ns, 0, __ATOMIC_RELEASE);
-    STORE(slot->state, SLOT_IDLE);
+    scoreboard_work_end(slot);
 }
 
 void scoreboard_work_end(struct scoreboard_slot *slot)

@@ -85,14 +85,6 @@ static int check_quota(request_t *req, const char *sha)
     return -1;
 }
 
-/* Whether text is a row id: 1 to 18 digits, the first not 0 (so it fits a
- * bigint). */
-static bool is_row_id(const char *text)
-{
-    size_t n = strspn(text, "0123456789");
-    return n >= 1 && n <= 18 && text[n] == '\0' && text[0] != '0';
-}
-
 /* Answers 422 naming the query parameter replaces. */
 static void refuse_replaces(request_t *req, const char *message)
 {
@@ -112,7 +104,7 @@ static int replaced_photo(request_t *req, const char **out)
     if (named == 0)
         return 0;
     const char *value = request_query_param(req, "replaces");
-    if (named != 1 || value == NULL || !is_row_id(value)) {
+    if (named != 1 || value == NULL || !api_is_id(value)) {
         refuse_replaces(req, named != 1 ? "name one photo to replace" : "is not a photo id");
         return -1;
     }
