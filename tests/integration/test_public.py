@@ -320,6 +320,28 @@ def test_one_backends_votes_add_to_one_count_row_per_choice(stack, tokens):
     assert public_counts(stack, cid) == {"满意": 20, "基本满意": 0, "不满意": 1}
 
 
+def test_a_shard_setting_that_is_no_place_falls_back_to_the_backend(stack, tokens):
+    """portal.vote_shard is only ever a place (0 to 15) or '' when portald
+    sets it, but an operator's ALTER ROLE ... SET or a psql session can
+    leave anything there: a vote then still counts, in the backend's own
+    row, instead of failing on a cast (every vote of that role would)."""
+    cid, _, _ = voting_case(stack, tokens)
+    bad = ["seven", "99999999999", "7.5", " 7", "-1", "16"]
+    with app_conn(stack) as (conn, cur):
+        cur.execute("SELECT pg_backend_pid() & 15")
+        own = cur.fetchone()[0]
+        for i, value in enumerate(bad):
+            cur.execute("SELECT set_config('portal.vote_shard', %s, false)", (value,))
+            cur.execute("SELECT outcome FROM vote_cast(%s, %s, '基本满意', %s, %s, 50)",
+                        (cid, f"voter-of-a-bad-shard-{i:04d}", f"{i + 100:032x}",
+                         f"{i + 200:032x}"))
+            assert cur.fetchone() == ("counted",), value
+        conn.commit()
+    assert sql_rows(stack, "SELECT shard, n FROM vote_counts WHERE case_id = %s",
+                    (cid,)) == [(own, len(bad))]
+    assert public_counts(stack, cid) == {"满意": 0, "基本满意": len(bad), "不满意": 0}
+
+
 def test_the_pools_votes_add_to_the_rows_of_their_workers_places(stack, tokens, voters_nginx):
     """Through the pool, a vote's count row is its worker's place (the slot
     its log lines name), not the process id's last four bits, which
