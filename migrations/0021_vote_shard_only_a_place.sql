@@ -1,10 +1,11 @@
 -- A vote's count row takes portal.vote_shard only when it names a place
 -- (0 to 15, as portald sets it on each connection: sql/session_settings.sql).
--- Anything else there (an operator's ALTER ROLE ... SET, a psql session's
--- own value) made 0019's cast fail, and with it every vote of that role;
--- now such a vote counts in its backend's row, as a connection without a
--- place does. portald overrides a role's value on each connection it makes,
--- so its own votes never met this.
+-- A value that is not an integer (an operator's ALTER ROLE ... SET, a psql
+-- session's own value) made 0019's cast fail, and with it every vote made
+-- on such a connection; other integers were folded into 0 to 15. Now any
+-- value but a place counts in the backend's row, as a connection without
+-- one does. portald sets the value on each connection it makes, so its
+-- own votes never met this.
 
 CREATE OR REPLACE FUNCTION votes_count() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
