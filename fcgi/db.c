@@ -565,10 +565,13 @@ int db_commit(db_t *db, arena_t *arena)
 }
 
 /* Sends BEGIN, the settings, statement and COMMIT on the primary in one
- * pipeline; the statement's result (owned by the arena), NULL when the
- * connection failed. See db_write_once. */
+ * pipeline, or with alone the statement only, in the transaction of its
+ * own that the pipeline's sync ends; the statement's result (owned by the
+ * arena), NULL when the connection failed. See db_write_once and
+ * db_write_alone. */
 static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
-                                 const char *const *values, const char *timeout_ms, bool *committed)
+                                 const char *const *values, const char *timeout_ms, bool alone,
+                                 bool *committed)
 {
     struct db_link *link = &db->primary;
     if (db->in_tx)
@@ -577,39 +580,52 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
         return NULL;
     db->link = link;
     const char *settings[] = {request_id ? request_id : "", timeout_ms};
-    const struct pipeline_step steps[] = {
+    const struct pipeline_step wrapped[] = {
         {SQL_TX_BEGIN, NULL},
         {SQL_TX_SETTINGS, settings},
         {statement, values},
         {SQL_TX_COMMIT, NULL},
     };
-    enum { STEPS = sizeof(steps) / sizeof(steps[0]) };
+    const struct pipeline_step single[] = {{statement, values}};
+    enum { STEPS = sizeof(wrapped) / sizeof(wrapped[0]) };
+    const struct pipeline_step *steps = alone ? single : wrapped;
+    int count = alone ? 1 : STEPS, at = alone ? 0 : 2;
     PGresult *results[STEPS];
-    if (!pipeline_exchange(db, link, steps, STEPS, results, sql_files[statement].name)) {
+    if (!pipeline_exchange(db, link, steps, count, results, sql_files[statement].name)) {
         db->in_tx = false;
         return NULL;
     }
-    /* a transaction is open when BEGIN ran and COMMIT did not (a failure
-     * before it made the pipeline skip it): db_rollback ends it */
-    ExecStatusType commit = PQresultStatus(results[3]);
-    db->in_tx = PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
-    bool commit_ok = commit == PGRES_COMMAND_OK;
-    for (int i = 0; i < STEPS; i++) {
+    bool commit_ok;
+    if (alone) {
+        /* the sync came back after it: had the implicit COMMIT failed, its
+         * error would have come in its place and pipeline_exchange failed */
+        db->in_tx = false;
+        commit_ok = db_ok(results[0]);
+    } else {
+        /* a transaction is open when BEGIN ran and COMMIT did not (a
+         * failure before it made the pipeline skip it): db_rollback ends it */
+        ExecStatusType commit = PQresultStatus(results[3]);
+        db->in_tx =
+            PQresultStatus(results[0]) == PGRES_COMMAND_OK && commit == PGRES_PIPELINE_ABORTED;
+        commit_ok = commit == PGRES_COMMAND_OK;
+    }
+    for (int i = 0; i < count; i++) {
         if (!db_ok(results[i]))
             log_statement_failed(db, link, steps[i].statement, results[i]);
-        if (i != 2)
+        if (i != at)
             PQclear(results[i]);
     }
-    if (arena_defer(arena, result_release, results[2]) != 0)
+    if (arena_defer(arena, result_release, results[at]) != 0)
         return NULL; /* arena_defer cleared it */
     *committed = commit_ok;
-    return results[2];
+    return results[at];
 }
 
-/* db_write_once with the statement timeout given. */
+/* db_write_once (or with alone db_write_alone) with the statement timeout
+ * given. */
 static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                             size_t nparams, const char *const *values, const char *timeout_ms,
-                            bool *committed)
+                            bool alone, bool *committed)
 {
     *committed = false;
     if (statement < 0 || statement >= SQL_COUNT ||
@@ -620,14 +636,15 @@ static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, in
     struct db_link *link = &db->primary;
     bool had_connection = link->conn != NULL && PQstatus(link->conn) == CONNECTION_OK;
     PGresult *res =
-        write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
+        write_pipelined(db, arena, request_id, statement, values, timeout_ms, alone, committed);
     if (res == NULL && had_connection && link->conn == NULL) {
         /* the connection broke (most often it was stale: the server
          * restarted since it was made). What was sent may or may not have
          * run, so the statement is one that may run twice (see db.h): once
          * more on a fresh connection */
         link->last_failure_ns = 0;
-        res = write_pipelined(db, arena, request_id, statement, values, timeout_ms, committed);
+        res =
+            write_pipelined(db, arena, request_id, statement, values, timeout_ms, alone, committed);
     }
     return res;
 }
@@ -636,6 +653,13 @@ PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int st
                         size_t nparams, const char *const *values, bool *committed)
 {
     return write_once(db, arena, request_id, statement, nparams, values, db->statement_timeout,
+                      false, committed);
+}
+
+PGresult *db_write_alone(db_t *db, arena_t *arena, int statement, size_t nparams,
+                         const char *const *values, bool *committed)
+{
+    return write_once(db, arena, NULL, statement, nparams, values, db->statement_timeout, true,
                       committed);
 }
 
@@ -655,7 +679,7 @@ PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id,
     }
     struct db_link *was = db->link;
     PGresult *res =
-        write_once(db, arena, request_id, statement, nparams, values, timeout_ms, committed);
+        write_once(db, arena, request_id, statement, nparams, values, timeout_ms, false, committed);
     if (db->in_tx)
         db_rollback(db); /* a write beside the request's work leaves no transaction open */
     db->link = was;      /* nor moves where that work is reported to have run */

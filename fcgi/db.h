@@ -117,6 +117,15 @@ int db_commit(db_t *db, arena_t *arena);
  * second is a repeat). */
 PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                         size_t nparams, const char *const *values, bool *committed);
+/* db_write_once without BEGIN, settings or COMMIT: the statement alone,
+ * in the transaction of its own that ends with it (its result, owned by
+ * the arena; *committed when it succeeded). For a statement that reads no
+ * per-transaction setting, which the connection's own statement timeout
+ * (the same as a transaction's) bounds: three statements fewer for the
+ * database to run. Sent once more after a broken connection, as
+ * db_write_once's is. */
+PGresult *db_write_alone(db_t *db, arena_t *arena, int statement, size_t nparams,
+                         const char *const *values, bool *committed);
 /* db_write_once with a statement timeout of its own (milliseconds, as
  * text), for a write beside a request's own work that is worth less than a
  * wait, once the request's own transaction has ended (NULL while one is

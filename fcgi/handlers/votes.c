@@ -134,12 +134,15 @@ void votes_cast(request_t *req)
     };
     request_add_header(req, "Cache-Control: no-store");
     /* vote_cast writes nothing unless it counts the vote, and it holds the
-     * row of this case and address until COMMIT: the whole transaction in
-     * one round trip keeps one office's votes from queueing behind a
-     * worker, and a vote waits on the database once (ROUTE_ONE_TRIP) */
+     * row of this case and address until COMMIT: the statement in a
+     * transaction of its own, in one round trip, keeps one office's votes
+     * from queueing behind a worker, and a vote waits on the database once
+     * (ROUTE_ONE_TRIP). It reads no per-transaction setting: the request id
+     * goes into no row, and the connection's statement timeout is the one
+     * a transaction would set */
     bool committed;
-    PGresult *res = db_write_once(req->worker->db, req->arena, req->request_id, SQL_VOTES_CAST,
-                                  COUNT(values), values, &committed);
+    PGresult *res = db_write_alone(req->worker->db, req->arena, SQL_VOTES_CAST, COUNT(values),
+                                   values, &committed);
     if (res == NULL || !db_ok(res)) {
         refuse_failed_vote(req, res);
         return;
