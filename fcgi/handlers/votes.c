@@ -2,7 +2,7 @@
  * votes: the public's vote. A voter is the random id in a signed cookie
  * (voter.c), issued by POST /api/public/voter; POST
  * /api/public/cases/{id}/votes casts one vote per voter per case through
- * vote_cast() in the database, which also holds the deadline (by its own
+ * vote_cast_counts() in the database, which also holds the deadline (by its own
  * clock), the edition's choices and the cap per client address. A vote
  * must come from the portal's own pages: another site's Origin is refused
  * before anything is read.
@@ -14,6 +14,7 @@
 #include "api.h"
 #include "handlers.h"
 #include "response.h"
+#include "tally.h"
 #include "voter.h"
 
 #define VOTER_COOKIE "portal_voter"
@@ -157,7 +158,7 @@ void votes_cast(request_t *req)
         response_problem(req, PROBLEM_VOTING_CLOSED, NULL, NULL);
     } else if (strcmp(outcome, "bad_choice") == 0) {
         json_error_t jerr;
-        json_t *choices = json_loads(db_value(res, 0, "votes"), 0, &jerr);
+        json_t *choices = json_loads(db_value(res, 0, "choices"), 0, &jerr);
         json_t *errors = NULL;
         validate_add(&errors, "choice", "is not one of this edition's choices");
         response_problem(
@@ -165,12 +166,16 @@ void votes_cast(request_t *req)
             json_pack("{s:o,s:o}", "errors", errors, "choices", choices ? choices : json_array()));
     } else {
         bool counted = strcmp(outcome, "counted") == 0;
-        json_error_t jerr;
-        json_t *votes = json_loads(db_value(res, 0, "votes"), 0, &jerr);
+        json_t *votes = tally_in_order(db_value(res, 0, "choices"), db_value(res, 0, "counts"));
+        if (votes == NULL) {
+            req->log_detail = "vote counts not of their shape";
+            response_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+            return;
+        }
         json_t *body =
             json_pack("{s:I,s:s?,s:s?,s:b,s:o}", "case_id", (json_int_t)strtoll(case_id, NULL, 10),
                       "choice", db_value(res, 0, "choice"), "receipt", db_value(res, 0, "receipt"),
-                      "counted", counted, "votes", votes ? votes : json_object());
+                      "counted", counted, "votes", votes);
         if (!committed) { /* as api_commit answers */
             json_decref(body);
             response_problem(req, PROBLEM_CONFLICT, "the change could not be saved; try again",

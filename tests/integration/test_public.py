@@ -2,6 +2,7 @@
 and the vote: one per voter and case, exact counts, refusals that count
 nothing."""
 import itertools
+import json
 import re
 import threading
 import time
@@ -291,6 +292,44 @@ def test_200_voters_each_voting_twice_at_once_count_200(stack, tokens, voters_ng
         assert counts[choice] == sql_value(
             stack, "SELECT count(*) FROM votes WHERE case_id = %s AND choice = %s", (cid, choice))
     assert sql_value(stack, "SELECT sum(n) FROM vote_counts WHERE case_id = %s", (cid,)) == 200
+
+
+def test_a_votes_answer_names_every_choice_in_the_editions_order(stack, tokens, voters_nginx):
+    """The database hands a vote's counts over grouped by choice, in its own
+    collation, and only for choices with votes (migration 0022); the answer
+    names every choice, in the edition's order, zeros too, exactly as the
+    case's own JSON and vote_cast (kept for older callers) do."""
+    order = ["乙", "甲", "丙"]  # by code point: 丙 < 乙 < 甲
+    cid, _, _ = voting_case(stack, tokens, choices=order)
+    first = Voter(stack)
+    r = first.vote(cid, "甲")
+    assert r.status_code == 201, r.text
+    assert list(r.json()["votes"].items()) == [("乙", 0), ("甲", 1), ("丙", 0)]
+    r = Voter(stack).vote(cid, "丙")
+    assert r.status_code == 201, r.text
+    assert list(r.json()["votes"].items()) == [("乙", 0), ("甲", 1), ("丙", 1)]
+    r = first.vote(cid, "乙")  # a repeat: the first vote, and the counts as they are
+    assert r.status_code == 200 and r.json()["choice"] == "甲", r.text
+    assert list(r.json()["votes"].items()) == [("乙", 0), ("甲", 1), ("丙", 1)]
+    with app_conn(stack) as (conn, cur):
+        cur.execute("SELECT outcome, votes::text FROM vote_cast(%s, 'voter-of-the-old-call', "
+                    "'乙', %s, %s, 50)", (cid, "a" * 32, "b" * 32))
+        outcome, votes = cur.fetchone()
+        conn.commit()
+    assert outcome == "counted"
+    assert list(json.loads(votes, object_pairs_hook=list)) == [("乙", 1), ("甲", 1), ("丙", 1)]
+    r = requests.get(f"{stack.url}/api/public/cases/{cid}", timeout=10,
+                     headers={"Cache-Control": "no-cache"})
+    deadline = time.time() + 10
+    while list(r.json()["votes"].values()) != [1, 1, 1] and time.time() < deadline:
+        time.sleep(0.2)  # nginx's copy of the case lives a second or two
+        r = requests.get(f"{stack.url}/api/public/cases/{cid}", timeout=10)
+    assert list(r.json()["votes"].items()) == [("乙", 1), ("甲", 1), ("丙", 1)]
+    # a choice the edition does not have: its choices, in order, and nothing counted
+    r = Voter(stack).vote(cid, "满意")
+    assert_problem(r, 422, "validation-failed")
+    assert r.json()["choices"] == order
+    assert stored_votes(stack, cid) == 3
 
 
 def test_one_backends_votes_add_to_one_count_row_per_choice(stack, tokens):
