@@ -438,6 +438,40 @@ def test_a_vote_on_no_case_is_refused_and_stores_nothing(stack):
     assert vote_tables(stack) == before
 
 
+def test_a_votes_columns_keep_their_rules(stack, tokens):
+    """Since 0023 the rules on a vote's columns are domains (cheaper for
+    PostgreSQL than CHECK constraints); each still refuses, to a role that
+    may write the tables, what it refused before, and nothing is stored."""
+    cid, _, _ = voting_case(stack, tokens)
+    before = vote_tables(stack)
+    good_vote = ["满意", "voter-of-the-rules-01", "a" * 32]
+    bad_votes = [("", 0), ("x" * 51, 0), ("short", 1), ("v" * 129, 1), ("A" * 32, 2),
+                 ("a" * 31, 2), ("a" * 31 + "g", 2)]
+    with app_conn(stack, dsn_user="postgres") as (conn, cur):
+        cur.execute("SET ROLE portal_workflow")
+        for value, column in bad_votes:
+            row = list(good_vote)
+            row[column] = value
+            err = refused(cur, "INSERT INTO votes (case_id, choice, voter, receipt) "
+                               "VALUES (%s, %s, %s, %s)", [cid] + row)
+            assert err.pgcode == "23514", (value, err)
+        for shard, n in [(16, 1), (-1, 1), (0, -1)]:
+            err = refused(cur, "INSERT INTO vote_counts (case_id, choice, shard, n) "
+                               "VALUES (%s, '满意', %s, %s)", (cid, shard, n))
+            assert err.pgcode == "23514", (shard, n, err)
+        for address, n in [("b" * 31, 1), ("B" * 32, 1), ("b" * 32, -1)]:
+            err = refused(cur, "INSERT INTO vote_addresses (case_id, address, n) "
+                               "VALUES (%s, %s, %s)", (cid, address, n))
+            assert err.pgcode == "23514", (address, n, err)
+        conn.commit()
+    assert vote_tables(stack) == before
+    assert sql_rows(stack, "SELECT a.attname, t.typname FROM pg_attribute a "
+                           "JOIN pg_type t ON t.oid = a.atttypid "
+                           "WHERE a.attrelid = 'votes'::regclass AND a.attname IN "
+                           "('choice', 'voter', 'receipt') ORDER BY 1") == \
+        [("choice", "vote_choice"), ("receipt", "hex_128"), ("voter", "voter_id")]
+
+
 def test_votes_racing_the_deadline_none_stored_after_it(stack, tokens, voters_nginx):
     cid, edition, _ = published_case(stack, tokens)
     deadline = sql_value(stack, "SELECT clock_timestamp() + interval '3 seconds'")
