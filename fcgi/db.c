@@ -398,14 +398,20 @@ struct pipeline_step {
 /* Sends count steps and a sync on link in pipeline mode, then reads each
  * step's result into results (count entries, the caller's to clear; a step
  * skipped because an earlier one failed reads PGRES_PIPELINE_ABORTED) and
- * the sync. False when the connection failed on the way: then every result
- * is cleared and the link noted as failing at stage what. */
+ * the sync. When the steps ran outside BEGIN, the implicit COMMIT at the
+ * sync can fail after the last step succeeded: with ending given, that
+ * error is read into *ending (the caller's to clear; NULL when COMMIT
+ * succeeded), and the connection stays good. False when the connection
+ * failed on the way: then every result is cleared and the link noted as
+ * failing at stage what. */
 static bool pipeline_exchange(db_t *db, struct db_link *link, const struct pipeline_step *steps,
-                              int count, PGresult **results, const char *what)
+                              int count, PGresult **results, PGresult **ending, const char *what)
 {
     PGconn *conn = link->conn;
     for (int i = 0; i < count; i++)
         results[i] = NULL;
+    if (ending != NULL)
+        *ending = NULL;
     if (PQenterPipelineMode(conn) != 1) {
         db_note_failure(db, link, "pipeline");
         return false;
@@ -429,6 +435,14 @@ static bool pipeline_exchange(db_t *db, struct db_link *link, const struct pipel
     }
     if (sent) {
         PGresult *sync = PQgetResult(conn);
+        if (ending != NULL && sync != NULL && PQresultStatus(sync) == PGRES_FATAL_ERROR) {
+            /* the implicit COMMIT failed: its error, its NULL, then the sync */
+            *ending = sync;
+            PGresult *extra;
+            while ((extra = PQgetResult(conn)) != NULL)
+                PQclear(extra);
+            sync = PQgetResult(conn);
+        }
         if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
             sent = false;
         PQclear(sync);
@@ -437,6 +451,10 @@ static bool pipeline_exchange(db_t *db, struct db_link *link, const struct pipel
         for (int i = 0; i < count; i++) {
             PQclear(results[i]);
             results[i] = NULL;
+        }
+        if (ending != NULL) {
+            PQclear(*ending);
+            *ending = NULL;
         }
         db_note_failure(db, link, what);
         return false;
@@ -466,7 +484,7 @@ static PGresult *db_begin_pipelined(db_t *db, struct db_link *link, arena_t *are
     };
     int count = session_values != NULL ? 3 : 2;
     PGresult *results[3];
-    if (!pipeline_exchange(db, link, steps, count, results, "begin"))
+    if (!pipeline_exchange(db, link, steps, count, results, NULL, "begin"))
         return NULL;
     bool ok = true;
     for (int i = 0; i < count; i++) {
@@ -590,17 +608,21 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     enum { STEPS = sizeof(wrapped) / sizeof(wrapped[0]) };
     const struct pipeline_step *steps = alone ? single : wrapped;
     int count = alone ? 1 : STEPS, at = alone ? 0 : 2;
-    PGresult *results[STEPS];
-    if (!pipeline_exchange(db, link, steps, count, results, sql_files[statement].name)) {
+    PGresult *results[STEPS], *ending = NULL;
+    if (!pipeline_exchange(db, link, steps, count, results, alone ? &ending : NULL,
+                           sql_files[statement].name)) {
         db->in_tx = false;
         return NULL;
     }
     bool commit_ok;
     if (alone) {
-        /* the sync came back after it: had the implicit COMMIT failed, its
-         * error would have come in its place and pipeline_exchange failed */
+        /* the sync ended the implicit transaction either way */
         db->in_tx = false;
-        commit_ok = db_ok(results[0]);
+        commit_ok = db_ok(results[0]) && ending == NULL;
+        if (ending != NULL) {
+            log_statement_failed(db, link, SQL_TX_COMMIT, ending);
+            PQclear(ending);
+        }
     } else {
         /* a transaction is open when BEGIN ran and COMMIT did not (a
          * failure before it made the pipeline skip it): db_rollback ends it */

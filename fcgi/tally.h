@@ -13,8 +13,8 @@
 /* A new object (the caller's) of every choice in choices (a JSON array of
  * strings) with its count from counts (a JSON object of non-negative
  * integers; NULL or "" when nothing is counted yet), in the order of
- * choices. NULL when either is not of that shape, or counts names a
- * choice the edition does not have. */
+ * choices. A count of a choice the edition does not have is left out, as
+ * vote_tally leaves it. NULL when either is not of that shape. */
 json_t *tally_in_order(const char *choices, const char *counts);
 
 #endif

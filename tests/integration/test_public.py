@@ -4,6 +4,7 @@ nothing."""
 import itertools
 import json
 import re
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -312,8 +313,9 @@ def test_a_votes_answer_names_every_choice_in_the_editions_order(stack, tokens, 
     assert r.status_code == 200 and r.json()["choice"] == "甲", r.text
     assert list(r.json()["votes"].items()) == [("乙", 0), ("甲", 1), ("丙", 1)]
     with app_conn(stack) as (conn, cur):
-        cur.execute("SELECT outcome, votes::text FROM vote_cast(%s, 'voter-of-the-old-call', "
-                    "'乙', %s, %s, 50)", (cid, "a" * 32, "b" * 32))
+        cur.execute("SELECT outcome, votes::text FROM vote_cast(%s, %s, '乙', %s, %s, 50)",
+                    (cid, "voter-" + secrets.token_hex(8), secrets.token_hex(16),
+                     secrets.token_hex(16)))
         outcome, votes = cur.fetchone()
         conn.commit()
     assert outcome == "counted"
@@ -439,37 +441,142 @@ def test_a_vote_on_no_case_is_refused_and_stores_nothing(stack):
 
 
 def test_a_votes_columns_keep_their_rules(stack, tokens):
-    """Since 0023 the rules on a vote's columns are domains (cheaper for
-    PostgreSQL than CHECK constraints); each still refuses, to a role that
-    may write the tables, what it refused before, and nothing is stored."""
+    """Since 0023/0024 the rules on a vote's columns are domains (cheaper for
+    PostgreSQL than CHECK constraints); each refuses what its CHECK refused,
+    takes what it took, and guards the column it names."""
+    domains = {  # domain: (values it takes, values it refuses)
+        "vote_choice": (["x", "x" * 50, "基本满意"], ["", "x" * 51]),
+        "voter_id": (["v" * 16, "v" * 128], ["v" * 15, "v" * 129]),
+        "hex_128": (["0" * 32, "0123456789abcdef" * 2],
+                    ["a" * 31, "a" * 33, "A" * 32, "a" * 31 + "g", " " + "a" * 31]),
+        "vote_count": (["0", "9223372036854775807"], ["-1"]),
+        "vote_place": (["0", "15"], ["-1", "16"]),
+        "address_votes": (["0", "2147483647"], ["-1"]),
+    }
+    with app_conn(stack, dsn_user="postgres") as (conn, cur):
+        for domain, (takes, refuses) in domains.items():
+            for value in takes:
+                cur.execute(f"SELECT %s::{domain}::text", (value,))
+                assert cur.fetchone() == (value,), (domain, value)
+            cur.execute(f"SELECT NULL::{domain} IS NULL")  # NOT NULL stays on the columns
+            assert cur.fetchone() == (True,)
+            for value in refuses:
+                err = refused(cur, f"SELECT %s::{domain}", (value,))
+                assert err.pgcode == "23514", (domain, value, err)
+    assert sql_rows(stack, "SELECT c.relname, a.attname, t.typname, a.attnotnull "
+                           "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                           "JOIN pg_type t ON t.oid = a.atttypid "
+                           "WHERE c.relname IN ('votes', 'vote_counts', 'vote_addresses') "
+                           "AND t.typtype = 'd' ORDER BY 1, 2") == [
+        ("vote_addresses", "address", "hex_128", True),
+        ("vote_addresses", "n", "address_votes", True),
+        ("vote_counts", "n", "vote_count", True),
+        ("vote_counts", "shard", "vote_place", True),
+        ("votes", "choice", "vote_choice", True),
+        ("votes", "receipt", "hex_128", False),
+        ("votes", "voter", "voter_id", True)]
+    # each rule was checked against the rows stored before it (0024)
+    assert sql_rows(stack, "SELECT t.typname, c.convalidated FROM pg_constraint c "
+                           "JOIN pg_type t ON t.oid = c.contypid WHERE t.typname = ANY(%s) "
+                           "ORDER BY 1", (list(domains),)) == \
+        [(name, True) for name in sorted(domains)]
+    # and writing the tables meets them: refused, nothing stored
     cid, _, _ = voting_case(stack, tokens)
     before = vote_tables(stack)
-    good_vote = ["满意", "voter-of-the-rules-01", "a" * 32]
-    bad_votes = [("", 0), ("x" * 51, 0), ("short", 1), ("v" * 129, 1), ("A" * 32, 2),
-                 ("a" * 31, 2), ("a" * 31 + "g", 2)]
     with app_conn(stack, dsn_user="postgres") as (conn, cur):
         cur.execute("SET ROLE portal_workflow")
-        for value, column in bad_votes:
-            row = list(good_vote)
-            row[column] = value
+        for voter, receipt in [("short", "a" * 32), ("voter-of-the-rules-01", "A" * 32)]:
             err = refused(cur, "INSERT INTO votes (case_id, choice, voter, receipt) "
-                               "VALUES (%s, %s, %s, %s)", [cid] + row)
-            assert err.pgcode == "23514", (value, err)
-        for shard, n in [(16, 1), (-1, 1), (0, -1)]:
+                               "VALUES (%s, '满意', %s, %s)", (cid, voter, receipt))
+            assert err.pgcode == "23514", (voter, receipt, err)
+        for shard, n in [(16, 1), (0, -1)]:
             err = refused(cur, "INSERT INTO vote_counts (case_id, choice, shard, n) "
                                "VALUES (%s, '满意', %s, %s)", (cid, shard, n))
             assert err.pgcode == "23514", (shard, n, err)
-        for address, n in [("b" * 31, 1), ("B" * 32, 1), ("b" * 32, -1)]:
+        for address, n in [("B" * 32, 1), ("b" * 32, -1)]:
             err = refused(cur, "INSERT INTO vote_addresses (case_id, address, n) "
                                "VALUES (%s, %s, %s)", (cid, address, n))
             assert err.pgcode == "23514", (address, n, err)
         conn.commit()
     assert vote_tables(stack) == before
-    assert sql_rows(stack, "SELECT a.attname, t.typname FROM pg_attribute a "
-                           "JOIN pg_type t ON t.oid = a.atttypid "
-                           "WHERE a.attrelid = 'votes'::regclass AND a.attname IN "
-                           "('choice', 'voter', 'receipt') ORDER BY 1") == \
-        [("choice", "vote_choice"), ("receipt", "hex_128"), ("voter", "voter_id")]
+
+
+def test_a_vote_whose_commit_fails_is_a_409_and_counts_nothing(stack, tokens, voters_nginx):
+    """A vote runs alone, in a transaction its pipeline's sync ends
+    (db_write_alone): a COMMIT that fails there comes after the statement's
+    own answer. The voter gets 409, nothing is stored, and the worker keeps
+    its connection instead of taking the database for gone."""
+    cid, _, _ = voting_case(stack, tokens)
+    before = vote_tables(stack)
+    mark = log_mark(stack)
+    with app_conn(stack, dsn_user="postgres") as (conn, cur):
+        cur.execute("CREATE FUNCTION test_refuse_at_commit() RETURNS trigger LANGUAGE plpgsql "
+                    "AS $$ BEGIN RAISE EXCEPTION 'refused at commit' "
+                    "USING ERRCODE = 'check_violation'; END $$")
+        cur.execute("CREATE CONSTRAINT TRIGGER test_refuse_at_commit AFTER INSERT ON votes "
+                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                    "EXECUTE FUNCTION test_refuse_at_commit()")
+        conn.commit()
+    voter = Voter(stack)
+    try:
+        for _ in range(3):  # each of them, on whichever worker takes it
+            assert_problem(voter.vote(cid, "满意"), 409, "conflict")
+        assert vote_tables(stack) == before
+    finally:
+        with app_conn(stack, dsn_user="postgres") as (conn, cur):
+            cur.execute("DROP TRIGGER test_refuse_at_commit ON votes")
+            cur.execute("DROP FUNCTION test_refuse_at_commit()")
+            conn.commit()
+    r = voter.vote(cid, "满意")
+    assert r.status_code == 201 and r.json()["counted"] is True, r.text
+    assert stored_votes(stack, cid) == 1
+    failed = log_events(stack, "db_statement_failed", since=mark)
+    assert [(e["statement"], e["sqlstate"]) for e in failed] == [("tx_commit", "23514")] * 3
+    assert log_events(stack, "db_unavailable", since=mark) == []
+
+
+def test_a_vote_runs_at_read_committed_whatever_the_default(stack, tokens, voters_nginx):
+    """A vote sent alone runs at the isolation level its connection finds;
+    portald sets read committed on each of its connections (session
+    settings). So with a database default of repeatable read, a vote that
+    waited for a close holding the edition's lock still sees the close
+    once it gets the lock, and is refused: under one snapshot for the whole
+    vote it was counted after the close."""
+    cid, edition, _ = voting_case(stack, tokens)
+    database = sql_value(stack, "SELECT current_database()")
+    with closing(psycopg2.connect(stack.dsn("postgres"))) as conn:
+        conn.autocommit = True
+        conn.cursor().execute(f'ALTER DATABASE "{database}" SET '
+                              "default_transaction_isolation = 'repeatable read'")
+    try:
+        stack.stop_pool()
+        stack.start_pool()  # new connections, which would read the new default
+        stack.wait_ready()
+        voter = Voter(stack)
+        with app_conn(stack, dsn_user="postgres") as (conn, cur):
+            cur.execute("SHOW transaction_isolation")
+            assert cur.fetchone() == ("repeatable read",)
+            conn.rollback()
+            # a close under way: the edition's lock held, its deadline moved to now
+            cur.execute("SELECT pg_advisory_xact_lock(edition_vote_lock_key(%s))", (edition,))
+            with ThreadPoolExecutor(1) as ex:
+                pending = ex.submit(voter.vote, cid, "满意")
+                time.sleep(1.0)  # the vote is waiting for the lock
+                assert not pending.done()
+                cur.execute("UPDATE editions SET closes_at = clock_timestamp() WHERE id = %s",
+                            (edition,))
+                conn.commit()
+                answer = pending.result(timeout=30)
+        assert_problem(answer, 409, "voting-closed")
+        assert stored_votes(stack, cid) == 0
+    finally:
+        with closing(psycopg2.connect(stack.dsn("postgres"))) as conn:
+            conn.autocommit = True
+            conn.cursor().execute(
+                f'ALTER DATABASE "{database}" RESET default_transaction_isolation')
+        stack.stop_pool()
+        stack.start_pool()
+        stack.wait_ready()
 
 
 def test_votes_racing_the_deadline_none_stored_after_it(stack, tokens, voters_nginx):
