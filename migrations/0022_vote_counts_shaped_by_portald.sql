@@ -23,6 +23,14 @@ DECLARE
     counted bigint;
     from_address integer;
 BEGIN
+    -- each statement below needs a snapshot of its own, taken after the
+    -- edition's lock: under one snapshot for the whole transaction a vote
+    -- that waited for a close would still see the vote open
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'a vote runs at read committed, not %',
+            current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state';
+    END IF;
     SELECT c.edition_id INTO the_edition
       FROM cases c, pg_advisory_xact_lock_shared(edition_vote_lock_key(c.edition_id))
      WHERE c.id = p_case AND c.state IN ('published', 'voting', 'closed');

@@ -17,6 +17,11 @@
 -- the constraint before. 0024 then checks the rows already stored, which
 -- blocks writes (votes) for the scan but not reads.
 
+-- the exclusive locks are short, but one that waited behind a long read
+-- would hold up every read and vote queued behind it: give up instead
+-- (portalctl migrate fails, nothing is changed, and it can run again)
+SET LOCAL lock_timeout = '2s';
+
 CREATE DOMAIN vote_choice AS text;
 CREATE DOMAIN voter_id AS text;
 -- a vote's receipt, and the keyed hash of a client address

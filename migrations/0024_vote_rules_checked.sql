@@ -4,6 +4,9 @@
 -- the columns whose type 0023 changed (PostgreSQL drops a column's
 -- statistics when its type changes).
 
+-- as in 0023: rather fail and run again than hold votes up behind a wait
+SET LOCAL lock_timeout = '2s';
+
 ALTER DOMAIN vote_choice VALIDATE CONSTRAINT vote_choice_length;
 ALTER DOMAIN voter_id VALIDATE CONSTRAINT voter_id_length;
 ALTER DOMAIN hex_128 VALIDATE CONSTRAINT hex_128_digits;

@@ -164,6 +164,8 @@ void votes_cast(request_t *req)
         response_problem(
             req, PROBLEM_VALIDATION, "is not one of this edition's choices",
             json_pack("{s:o,s:o}", "errors", errors, "choices", choices ? choices : json_array()));
+    } else if (!committed) { /* as api_commit answers */
+        response_problem(req, PROBLEM_CONFLICT, "the change could not be saved; try again", NULL);
     } else {
         bool counted = strcmp(outcome, "counted") == 0;
         json_t *votes = tally_in_order(db_value(res, 0, "choices"), db_value(res, 0, "counts"));
@@ -176,12 +178,6 @@ void votes_cast(request_t *req)
             json_pack("{s:I,s:s?,s:s?,s:b,s:o}", "case_id", (json_int_t)strtoll(case_id, NULL, 10),
                       "choice", db_value(res, 0, "choice"), "receipt", db_value(res, 0, "receipt"),
                       "counted", counted, "votes", votes);
-        if (!committed) { /* as api_commit answers */
-            json_decref(body);
-            response_problem(req, PROBLEM_CONFLICT, "the change could not be saved; try again",
-                             NULL);
-            return;
-        }
         response_json(req, counted ? 201 : 200, body);
     }
 }

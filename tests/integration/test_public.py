@@ -507,6 +507,7 @@ def test_a_vote_whose_commit_fails_is_a_409_and_counts_nothing(stack, tokens, vo
     own answer. The voter gets 409, nothing is stored, and the worker keeps
     its connection instead of taking the database for gone."""
     cid, _, _ = voting_case(stack, tokens)
+    voter = Voter(stack)  # before the trigger: nothing may fail between it and the try
     before = vote_tables(stack)
     mark = log_mark(stack)
     with app_conn(stack, dsn_user="postgres") as (conn, cur):
@@ -517,7 +518,6 @@ def test_a_vote_whose_commit_fails_is_a_409_and_counts_nothing(stack, tokens, vo
                     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
                     "EXECUTE FUNCTION test_refuse_at_commit()")
         conn.commit()
-    voter = Voter(stack)
     try:
         for _ in range(3):  # each of them, on whichever worker takes it
             assert_problem(voter.vote(cid, "满意"), 409, "conflict")
@@ -561,14 +561,28 @@ def test_a_vote_runs_at_read_committed_whatever_the_default(stack, tokens, voter
             cur.execute("SELECT pg_advisory_xact_lock(edition_vote_lock_key(%s))", (edition,))
             with ThreadPoolExecutor(1) as ex:
                 pending = ex.submit(voter.vote, cid, "满意")
-                time.sleep(1.0)  # the vote is waiting for the lock
-                assert not pending.done()
+                deadline = time.time() + 20
+                while not sql_value(stack, "SELECT count(*) FROM pg_locks "
+                                           "WHERE locktype = 'advisory' AND NOT granted"):
+                    assert time.time() < deadline and not pending.done(), \
+                        "the vote never waited for the edition's lock"
+                    time.sleep(0.02)
+                # in the lock's transaction: editions_guard compares with its now()
                 cur.execute("UPDATE editions SET closes_at = clock_timestamp() WHERE id = %s",
                             (edition,))
                 conn.commit()
                 answer = pending.result(timeout=30)
         assert_problem(answer, 409, "voting-closed")
         assert stored_votes(stack, cid) == 0
+        # and any other caller at another level is refused by vote_cast_counts itself
+        other, _, _ = voting_case(stack, tokens)
+        with app_conn(stack) as (conn, cur):
+            conn.rollback()
+            err = refused(cur, "SELECT * FROM vote_cast_counts(%s, %s, '满意', %s, %s, 50)",
+                          (other, "voter-" + secrets.token_hex(8), secrets.token_hex(16),
+                           secrets.token_hex(16)))
+            assert err.pgcode == "25000", err
+        assert stored_votes(stack, other) == 0
     finally:
         with closing(psycopg2.connect(stack.dsn("postgres"))) as conn:
             conn.autocommit = True
