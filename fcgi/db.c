@@ -585,8 +585,8 @@ int db_commit(db_t *db, arena_t *arena)
 /* Sends BEGIN, the settings, statement and COMMIT on the primary in one
  * pipeline, or with alone the statement only, in the transaction of its
  * own that the pipeline's sync ends; the statement's result (owned by the
- * arena), NULL when the connection failed. See db_write_once and
- * db_write_alone. */
+ * arena), NULL when the connection failed. See db_write_alone and
+ * db_write_once_within. */
 static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_id, int statement,
                                  const char *const *values, const char *timeout_ms, bool alone,
                                  bool *committed)
@@ -643,8 +643,8 @@ static PGresult *write_pipelined(db_t *db, arena_t *arena, const char *request_i
     return results[at];
 }
 
-/* db_write_once (or with alone db_write_alone) with the statement timeout
- * given. */
+/* db_write_once_within, or with alone db_write_alone, with the statement
+ * timeout given. */
 static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
                             size_t nparams, const char *const *values, const char *timeout_ms,
                             bool alone, bool *committed)
@@ -669,13 +669,6 @@ static PGresult *write_once(db_t *db, arena_t *arena, const char *request_id, in
             write_pipelined(db, arena, request_id, statement, values, timeout_ms, alone, committed);
     }
     return res;
-}
-
-PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
-                        size_t nparams, const char *const *values, bool *committed)
-{
-    return write_once(db, arena, request_id, statement, nparams, values, db->statement_timeout,
-                      false, committed);
 }
 
 PGresult *db_write_alone(db_t *db, arena_t *arena, int statement, size_t nparams,

@@ -103,34 +103,30 @@ bool db_primary_failing(const db_t *db);
 /* Where the open transaction runs, or the last one ran: "primary" or "standby". */
 const char *db_where(const db_t *db);
 int db_commit(db_t *db, arena_t *arena);
-/* A whole transaction in one round trip: BEGIN (read committed), the
- * settings (request id, statement timeout), statement and COMMIT,
- * pipelined on the primary, so the row locks it takes are released as soon
- * as it is done and the request waits on the database once. For a route
- * whose transaction is that one statement (ROUTE_ONE_TRIP). Returns the
- * statement's result (owned by the arena) as db_query does; *committed
- * says whether COMMIT succeeded. When the statement failed, COMMIT did not
- * run and the failed transaction is left for db_rollback. When the
+/* One statement in a transaction of its own, in one round trip on the
+ * primary: sent alone, its transaction ended by the pipeline's sync, so
+ * the row locks it takes are released as soon as it is done and the
+ * request waits on the database once. For a route whose transaction is
+ * that one statement (ROUTE_ONE_TRIP), and a statement that reads no
+ * per-transaction setting: the connection's own statement timeout (the
+ * same as a transaction's) and isolation level (read committed) bound it.
+ * Returns the statement's result (owned by the arena) as db_query does;
+ * *committed says whether it succeeded and its COMMIT too (a COMMIT that
+ * fails after the statement is logged, and the connection kept). When the
  * connection is found broken (before any answer, or after: a lost COMMIT
- * cannot be told from an unsent one) it is replaced and the whole sent
- * once more, so the statement must be one that may run twice (a vote: the
- * second is a repeat). */
-PGresult *db_write_once(db_t *db, arena_t *arena, const char *request_id, int statement,
-                        size_t nparams, const char *const *values, bool *committed);
-/* db_write_once without BEGIN, settings or COMMIT: the statement alone,
- * in the transaction of its own that ends with it (its result, owned by
- * the arena; *committed when it succeeded). For a statement that reads no
- * per-transaction setting, which the connection's own statement timeout
- * (the same as a transaction's) bounds: three statements fewer for the
- * database to run. Sent once more after a broken connection, as
- * db_write_once's is. */
+ * cannot be told from an unsent one) it is replaced and the statement sent
+ * once more, so it must be one that may run twice (a vote: the second is
+ * a repeat). */
 PGresult *db_write_alone(db_t *db, arena_t *arena, int statement, size_t nparams,
                          const char *const *values, bool *committed);
-/* db_write_once with a statement timeout of its own (milliseconds, as
- * text), for a write beside a request's own work that is worth less than a
- * wait, once the request's own transaction has ended (NULL while one is
- * open): a failed one is rolled back at once, and db_where still names
- * where the request's own work ran. */
+/* A whole transaction in one round trip, as db_write_alone but inside
+ * BEGIN (read committed) and the settings (request id, and this statement
+ * timeout of its own, milliseconds as text), with COMMIT: for a write
+ * beside a request's own work that is worth less than a wait, once the
+ * request's own transaction has ended (NULL while one is open). A failed
+ * one is rolled back at once, and db_where still names where the
+ * request's own work ran. Sent once more after a broken connection, as
+ * db_write_alone's is. */
 PGresult *db_write_once_within(db_t *db, arena_t *arena, const char *request_id, int statement,
                                size_t nparams, const char *const *values, const char *timeout_ms,
                                bool *committed);

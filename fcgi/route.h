@@ -47,7 +47,7 @@ enum route_access {
     ROUTE_STORED = 1u << 6,
     /* with ROUTE_DB, anonymous: the handler's transaction is one statement,
      * which it begins, runs and commits itself in one round trip
-     * (db_write_once); nothing is begun for it */
+     * (db_write_alone); nothing is begun for it */
     ROUTE_ONE_TRIP = 1u << 7,
 };
 #define ROUTE_STAFF (ROUTE_EDITOR | ROUTE_REVIEWER | ROUTE_ADMIN)

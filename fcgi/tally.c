@@ -23,10 +23,13 @@ json_t *tally_in_order(const char *choices, const char *counts)
                 break;
             }
             json_t *n = json_object_get(found, name);
-            if ((n != NULL && (!json_is_integer(n) || json_integer_value(n) < 0)) ||
-                json_object_set_new(tally, name, json_integer(n ? json_integer_value(n) : 0)) !=
-                    0) {
+            if (n != NULL && (!json_is_integer(n) || json_integer_value(n) < 0)) {
                 ok = false; /* a count that is no count */
+                break;
+            }
+            if (json_object_set_new(tally, name, json_integer(n ? json_integer_value(n) : 0)) !=
+                0) {
+                ok = false;
                 break;
             }
         }

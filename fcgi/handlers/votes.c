@@ -2,10 +2,10 @@
  * votes: the public's vote. A voter is the random id in a signed cookie
  * (voter.c), issued by POST /api/public/voter; POST
  * /api/public/cases/{id}/votes casts one vote per voter per case through
- * vote_cast_counts() in the database, which also holds the deadline (by its own
- * clock), the edition's choices and the cap per client address. A vote
- * must come from the portal's own pages: another site's Origin is refused
- * before anything is read.
+ * vote_cast_counts() in the database, which also holds the deadline (by
+ * its own clock), the edition's choices and the cap per client address. A
+ * vote must come from the portal's own pages: another site's Origin is
+ * refused before anything is read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,13 +134,12 @@ void votes_cast(request_t *req)
         receipt, address, arena_printf(req->arena, "%u", config->votes_per_address),
     };
     request_add_header(req, "Cache-Control: no-store");
-    /* vote_cast writes nothing unless it counts the vote, and it holds the
-     * row of this case and address until COMMIT: the statement in a
-     * transaction of its own, in one round trip, keeps one office's votes
-     * from queueing behind a worker, and a vote waits on the database once
-     * (ROUTE_ONE_TRIP). It reads no per-transaction setting: the request id
-     * goes into no row, and the connection's statement timeout is the one
-     * a transaction would set */
+    /* vote_cast_counts writes nothing unless it counts the vote, and it
+     * holds the row of this case and address until COMMIT: the statement
+     * in a transaction of its own, in one round trip, keeps one office's
+     * votes from queueing behind a worker, and a vote waits on the
+     * database once (ROUTE_ONE_TRIP). It reads no per-transaction setting:
+     * the request id goes into no row */
     bool committed;
     PGresult *res = db_write_alone(req->worker->db, req->arena, SQL_VOTES_CAST, COUNT(values),
                                    values, &committed);
